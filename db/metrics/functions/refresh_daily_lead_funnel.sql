@@ -1,0 +1,202 @@
+-- metrics.refresh_daily_lead_funnel: deletes and recomputes metrics.daily_lead_funnel for the
+-- metric days p_metric_date .. p_to_date (default: the one day), set-based over the range.
+--
+-- Grain: one row per metric_date and lead_source (trimmed; NULL/blank = 'Unknown'), for every
+-- source with a lead created up to that day, or an SQL or opportunity on that day.
+-- Inputs: crm_remote.leads, crm_remote.lead_status_history, crm_remote.opportunities;
+-- settings business_timezone and qualified_statuses.
+-- Why this shape: day windows are timestamptz bounds computed once, so the remote filters are
+-- plain ranges on created_at (index-friendly, pushed down by postgres_fdw); the running
+-- "to date" total is the count before the range plus a window sum, so a 365-day backfill reads
+-- each table once and gives exactly the rows of 365 one-day calls.
+-- Qualification day of a lead, in order: its first status change into a qualified status; else
+-- its converted_date when converted; else its created day when its current status is
+-- qualified; else the lead is not an SQL. The SQL counts under the lead's own source.
+-- Opportunity source: its own lead_source, else that of the lead converted into it (the
+-- earliest such lead with a non-blank source), else 'Unknown'.
+CREATE OR REPLACE FUNCTION metrics.refresh_daily_lead_funnel(
+    p_metric_date date,
+    p_to_date date DEFAULT NULL
+)
+RETURNS bigint
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    v_from date := p_metric_date;
+    v_to date := coalesce(p_to_date, p_metric_date);
+    v_tz text;
+    v_start timestamptz;
+    v_end timestamptz;
+    v_qualified text [];
+    v_rows bigint;
+BEGIN
+    PERFORM metrics.check_date_range(v_from, v_to);
+    PERFORM metrics.lock_metrics();
+    v_tz := metrics.business_timezone();
+    v_start := v_from::timestamp AT TIME ZONE v_tz;
+    v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
+    v_qualified := metrics.qualified_statuses();
+
+    DELETE FROM metrics.daily_lead_funnel
+    WHERE metric_date BETWEEN v_from AND v_to;
+
+    INSERT INTO metrics.daily_lead_funnel (
+        metric_date, lead_source, total_leads_to_date, new_leads, sqls, opportunities_created
+    )
+    WITH
+    leads_before AS (
+        SELECT
+            coalesce(nullif(btrim(l.lead_source), ''), 'Unknown') AS lead_source,
+            count(*) AS lead_count
+        FROM crm_remote.leads AS l
+        WHERE
+            NOT l.is_deleted
+            AND l.created_at < v_start
+        GROUP BY 1
+    ),
+
+    new_by_day AS (
+        SELECT
+            (l.created_at AT TIME ZONE v_tz)::date AS metric_date,
+            coalesce(nullif(btrim(l.lead_source), ''), 'Unknown') AS lead_source,
+            count(*) AS lead_count
+        FROM crm_remote.leads AS l
+        WHERE
+            NOT l.is_deleted
+            AND l.created_at >= v_start
+            AND l.created_at < v_end
+        GROUP BY 1, 2
+    ),
+
+    first_qualified_change AS (
+        SELECT
+            h.lead_id,
+            min(h.changed_at) AS qualified_at
+        FROM crm_remote.lead_status_history AS h
+        WHERE
+            NOT h.is_deleted
+            AND lower(btrim(h.new_status)) = ANY(v_qualified)
+        GROUP BY h.lead_id
+    ),
+
+    lead_qualification AS (
+        SELECT
+            coalesce(nullif(btrim(l.lead_source), ''), 'Unknown') AS lead_source,
+            CASE
+                WHEN q.qualified_at IS NOT NULL
+                    THEN (q.qualified_at AT TIME ZONE v_tz)::date
+                WHEN
+                    l.converted_date IS NOT NULL
+                    AND (l.is_converted OR l.is_converted IS NULL)
+                    THEN l.converted_date
+                WHEN lower(btrim(l.status)) = ANY(v_qualified)
+                    THEN (l.created_at AT TIME ZONE v_tz)::date
+            END AS qualified_date
+        FROM crm_remote.leads AS l
+        LEFT JOIN first_qualified_change AS q
+            ON l.lead_id = q.lead_id
+        WHERE NOT l.is_deleted
+    ),
+
+    sqls_by_day AS (
+        SELECT
+            lq.qualified_date AS metric_date,
+            lq.lead_source,
+            count(*) AS sql_count
+        FROM lead_qualification AS lq
+        WHERE lq.qualified_date BETWEEN v_from AND v_to
+        GROUP BY 1, 2
+    ),
+
+    converted_lead_source AS (
+        SELECT DISTINCT ON (l.converted_opportunity_id)
+            l.converted_opportunity_id AS opportunity_id,
+            nullif(btrim(l.lead_source), '') AS lead_source
+        FROM crm_remote.leads AS l
+        WHERE
+            NOT l.is_deleted
+            AND l.converted_opportunity_id IS NOT NULL
+        ORDER BY
+            l.converted_opportunity_id,
+            (nullif(btrim(l.lead_source), '') IS NULL),
+            l.created_at,
+            l.lead_id
+    ),
+
+    opportunities_by_day AS (
+        SELECT
+            (o.created_at AT TIME ZONE v_tz)::date AS metric_date,
+            coalesce(nullif(btrim(o.lead_source), ''), cls.lead_source, 'Unknown') AS lead_source,
+            count(*) AS opportunity_count
+        FROM crm_remote.opportunities AS o
+        LEFT JOIN converted_lead_source AS cls
+            ON o.opportunity_id = cls.opportunity_id
+        WHERE
+            NOT o.is_deleted
+            AND o.created_at >= v_start
+            AND o.created_at < v_end
+        GROUP BY 1, 2
+    ),
+
+    sources AS (
+        SELECT lead_source FROM leads_before
+        UNION
+        SELECT lead_source FROM new_by_day
+        UNION
+        SELECT lead_source FROM sqls_by_day
+        UNION
+        SELECT lead_source FROM opportunities_by_day
+    ),
+
+    grid AS (
+        SELECT
+            d.metric_day::date AS metric_date,
+            s.lead_source
+        FROM generate_series(v_from, v_to, interval '1 day') AS d (metric_day)
+        CROSS JOIN sources AS s
+    ),
+
+    filled AS (
+        SELECT
+            g.metric_date,
+            g.lead_source,
+            coalesce(lb.lead_count, 0)
+            + sum(coalesce(nb.lead_count, 0)) OVER (
+                PARTITION BY g.lead_source ORDER BY g.metric_date
+            ) AS total_leads_to_date,
+            coalesce(nb.lead_count, 0) AS new_leads,
+            coalesce(sq.sql_count, 0) AS sqls,
+            coalesce(ob.opportunity_count, 0) AS opportunities_created
+        FROM grid AS g
+        LEFT JOIN leads_before AS lb
+            ON g.lead_source = lb.lead_source
+        LEFT JOIN new_by_day AS nb
+            ON g.metric_date = nb.metric_date AND g.lead_source = nb.lead_source
+        LEFT JOIN sqls_by_day AS sq
+            ON g.metric_date = sq.metric_date AND g.lead_source = sq.lead_source
+        LEFT JOIN opportunities_by_day AS ob
+            ON g.metric_date = ob.metric_date AND g.lead_source = ob.lead_source
+    )
+
+    SELECT
+        f.metric_date,
+        f.lead_source,
+        f.total_leads_to_date,
+        f.new_leads,
+        f.sqls,
+        f.opportunities_created
+    FROM filled AS f
+    WHERE
+        f.total_leads_to_date > 0
+        OR f.sqls > 0
+        OR f.opportunities_created > 0;
+
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END
+$$;
+COMMENT ON FUNCTION metrics.refresh_daily_lead_funnel(date, date) IS
+'Recomputes metrics.daily_lead_funnel (one row per metric_date and lead_source) for a day or range.';

@@ -1,0 +1,186 @@
+-- metrics.refresh_lead_stage_snapshot: deletes and recomputes metrics.lead_stage_snapshot for
+-- the metric days p_metric_date .. p_to_date (default: the one day), set-based over the range.
+--
+-- Grain: one row per metric_date and status (trimmed; NULL/blank = 'Unknown') holding at least
+-- one lead that day.
+-- Inputs: crm_remote.leads, crm_remote.lead_status_history; setting business_timezone.
+-- Population of day D: non-deleted leads created before the end of D. Status as of D: the last
+-- status-history value at or before the end of D (ties broken by load order); before a lead's
+-- first recorded change, the old_status of that change (the status it had then), falling back
+-- to the current status when the history does not say; with no history, the current status.
+-- avg_lead_age_days: mean of (D - created day), each clamped at 0, rounded to 2 decimals.
+-- Why segments: each lead is turned into status segments [from_day, to_day); the range is then
+-- answered with +1/-1 deltas and a running sum per status, so a backfill does not multiply
+-- leads by days.
+CREATE OR REPLACE FUNCTION metrics.refresh_lead_stage_snapshot(
+    p_metric_date date,
+    p_to_date date DEFAULT NULL
+)
+RETURNS bigint
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    v_from date := p_metric_date;
+    v_to date := coalesce(p_to_date, p_metric_date);
+    v_tz text;
+    v_end timestamptz;
+    v_rows bigint;
+BEGIN
+    PERFORM metrics.check_date_range(v_from, v_to);
+    PERFORM metrics.lock_metrics();
+    v_tz := metrics.business_timezone();
+    v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
+
+    DELETE FROM metrics.lead_stage_snapshot
+    WHERE metric_date BETWEEN v_from AND v_to;
+
+    INSERT INTO metrics.lead_stage_snapshot (metric_date, status, lead_count, avg_lead_age_days)
+    WITH
+    lead_base AS (
+        SELECT
+            l.lead_id,
+            (l.created_at AT TIME ZONE v_tz)::date AS created_date,
+            l.status AS current_status
+        FROM crm_remote.leads AS l
+        WHERE
+            NOT l.is_deleted
+            AND l.created_at < v_end
+    ),
+
+    history AS (
+        SELECT
+            h.lead_id,
+            h.changed_at,
+            h.history_seq,
+            h.old_status,
+            h.new_status,
+            row_number() OVER (
+                PARTITION BY h.lead_id ORDER BY h.changed_at, h.history_seq
+            ) AS change_number
+        FROM crm_remote.lead_status_history AS h
+        WHERE NOT h.is_deleted
+    ),
+
+    status_points AS (
+        -- the status a lead starts with on its created day ...
+        SELECT
+            b.lead_id,
+            b.created_date,
+            b.created_date AS point_date,
+            0 AS point_order,
+            NULL::timestamptz AS changed_at,
+            coalesce(fh.old_status, b.current_status) AS status
+        FROM lead_base AS b
+        LEFT JOIN history AS fh
+            ON b.lead_id = fh.lead_id AND fh.change_number = 1
+        UNION ALL
+        -- ... and every change up to the end of the range, from its local day (never before
+        -- the created day: a change logged before creation applies from the created day)
+        SELECT
+            b.lead_id,
+            b.created_date,
+            greatest((h.changed_at AT TIME ZONE v_tz)::date, b.created_date) AS point_date,
+            h.change_number AS point_order,
+            h.changed_at,
+            h.new_status AS status
+        FROM lead_base AS b
+        INNER JOIN history AS h
+            ON b.lead_id = h.lead_id
+        WHERE h.changed_at < v_end
+    ),
+
+    last_per_day AS (
+        SELECT DISTINCT ON (sp.lead_id, sp.point_date)
+            sp.lead_id,
+            sp.created_date,
+            sp.point_date,
+            coalesce(nullif(btrim(sp.status), ''), 'Unknown') AS status
+        FROM status_points AS sp
+        ORDER BY sp.lead_id, sp.point_date, sp.point_order DESC
+    ),
+
+    segments AS (
+        SELECT
+            lpd.status,
+            lpd.created_date,
+            lpd.point_date AS from_date,
+            lead(lpd.point_date) OVER (
+                PARTITION BY lpd.lead_id ORDER BY lpd.point_date
+            ) AS to_date
+        FROM last_per_day AS lpd
+    ),
+
+    deltas AS (
+        SELECT
+            s.status,
+            greatest(s.from_date, v_from) AS delta_date,
+            1 AS lead_delta,
+            (s.created_date - date '2000-01-01') AS created_day_delta
+        FROM segments AS s
+        WHERE
+            s.from_date <= v_to
+            AND (s.to_date IS NULL OR s.to_date > v_from)
+        UNION ALL
+        SELECT
+            s.status,
+            s.to_date AS delta_date,
+            -1 AS lead_delta,
+            -(s.created_date - date '2000-01-01') AS created_day_delta
+        FROM segments AS s
+        WHERE
+            s.from_date <= v_to
+            AND s.to_date > v_from
+            AND s.to_date <= v_to
+    ),
+
+    daily_deltas AS (
+        SELECT
+            d.status,
+            d.delta_date,
+            sum(d.lead_delta) AS lead_delta,
+            sum(d.created_day_delta) AS created_day_delta
+        FROM deltas AS d
+        GROUP BY 1, 2
+    ),
+
+    grid AS (
+        SELECT
+            g.metric_day::date AS metric_date,
+            st.status
+        FROM generate_series(v_from, v_to, interval '1 day') AS g (metric_day)
+        CROSS JOIN (SELECT DISTINCT dd.status FROM daily_deltas AS dd) AS st
+    ),
+
+    running AS (
+        SELECT
+            gr.metric_date,
+            gr.status,
+            sum(coalesce(dd.lead_delta, 0)) OVER w AS lead_count,
+            sum(coalesce(dd.created_day_delta, 0)) OVER w AS created_day_sum
+        FROM grid AS gr
+        LEFT JOIN daily_deltas AS dd
+            ON gr.status = dd.status AND gr.metric_date = dd.delta_date
+        WINDOW w AS (PARTITION BY gr.status ORDER BY gr.metric_date)
+    )
+
+    SELECT
+        r.metric_date,
+        r.status,
+        r.lead_count,
+        round(
+            (r.lead_count * (r.metric_date - date '2000-01-01') - r.created_day_sum)::numeric
+            / r.lead_count,
+            2
+        ) AS avg_lead_age_days
+    FROM running AS r
+    WHERE r.lead_count > 0;
+
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END
+$$;
+COMMENT ON FUNCTION metrics.refresh_lead_stage_snapshot(date, date) IS
+'Recomputes metrics.lead_stage_snapshot (one row per metric_date and status) for a day or range.';

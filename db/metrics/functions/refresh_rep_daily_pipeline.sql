@@ -1,0 +1,136 @@
+-- metrics.refresh_rep_daily_pipeline: deletes and recomputes metrics.rep_daily_pipeline for the
+-- metric days p_metric_date .. p_to_date (default: the one day), set-based over the range.
+--
+-- Grain: one row per metric_date and rep_id with any non-zero measure that day.
+-- Inputs: crm_remote.opportunities, crm_remote.reps; setting business_timezone.
+-- Created: opportunities whose created_at falls on the local day; their amounts summed with
+-- NULL as 0. Won: is_won, or when is_won is NULL, the stage name reduced to its letters and
+-- lowercased equals 'closedwon' ('Closed Won', 'Closed/Won'); counted on close_date (a DATE,
+-- never shifted); a won deal without a close date counts on no day.
+-- Owner buckets as in rep_daily_activity ('-1'/'Unassigned', 'Unknown').
+-- Why aggregate by raw owner_id first: the remote side can group by a plain column; queue
+-- owners are folded into '-1' afterwards by a second, small GROUP BY.
+CREATE OR REPLACE FUNCTION metrics.refresh_rep_daily_pipeline(
+    p_metric_date date,
+    p_to_date date DEFAULT NULL
+)
+RETURNS bigint
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    v_from date := p_metric_date;
+    v_to date := coalesce(p_to_date, p_metric_date);
+    v_tz text;
+    v_start timestamptz;
+    v_end timestamptz;
+    v_rows bigint;
+BEGIN
+    PERFORM metrics.check_date_range(v_from, v_to);
+    PERFORM metrics.lock_metrics();
+    v_tz := metrics.business_timezone();
+    v_start := v_from::timestamp AT TIME ZONE v_tz;
+    v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
+
+    DELETE FROM metrics.rep_daily_pipeline
+    WHERE metric_date BETWEEN v_from AND v_to;
+
+    INSERT INTO metrics.rep_daily_pipeline (
+        metric_date, rep_id, rep_name, opportunities_created, pipeline_amount_created,
+        closed_won_opportunities, revenue_won
+    )
+    WITH
+    created AS (
+        SELECT
+            (o.created_at AT TIME ZONE v_tz)::date AS metric_date,
+            o.owner_id,
+            count(*) AS opportunities_created,
+            sum(coalesce(o.amount, 0)) AS pipeline_amount_created
+        FROM crm_remote.opportunities AS o
+        WHERE
+            NOT o.is_deleted
+            AND o.created_at >= v_start
+            AND o.created_at < v_end
+        GROUP BY 1, 2
+    ),
+
+    won AS (
+        SELECT
+            o.close_date AS metric_date,
+            o.owner_id,
+            count(*) AS closed_won_opportunities,
+            sum(coalesce(o.amount, 0)) AS revenue_won
+        FROM crm_remote.opportunities AS o
+        WHERE
+            NOT o.is_deleted
+            AND o.close_date BETWEEN v_from AND v_to
+            AND (
+                o.is_won
+                OR (
+                    o.is_won IS NULL
+                    AND lower(regexp_replace(o.stage_name, '[^[:alpha:]]', '', 'g')) = 'closedwon'
+                )
+            )
+        GROUP BY 1, 2
+    ),
+
+    measures AS (
+        SELECT
+            c.metric_date,
+            metrics.rep_bucket(c.owner_id) AS rep_id,
+            c.opportunities_created,
+            c.pipeline_amount_created,
+            0::bigint AS closed_won_opportunities,
+            0::numeric AS revenue_won
+        FROM created AS c
+        UNION ALL
+        SELECT
+            w.metric_date,
+            metrics.rep_bucket(w.owner_id) AS rep_id,
+            0::bigint,
+            0::numeric,
+            w.closed_won_opportunities,
+            w.revenue_won
+        FROM won AS w
+    ),
+
+    per_rep AS (
+        SELECT
+            m.metric_date,
+            m.rep_id,
+            sum(m.opportunities_created)::bigint AS opportunities_created,
+            sum(m.pipeline_amount_created) AS pipeline_amount_created,
+            sum(m.closed_won_opportunities)::bigint AS closed_won_opportunities,
+            sum(m.revenue_won) AS revenue_won
+        FROM measures AS m
+        GROUP BY 1, 2
+    )
+
+    SELECT
+        p.metric_date,
+        p.rep_id,
+        CASE
+            WHEN p.rep_id = '-1' THEN 'Unassigned'
+            ELSE coalesce(nullif(btrim(r.name), ''), 'Unknown')
+        END AS rep_name,
+        p.opportunities_created,
+        p.pipeline_amount_created,
+        p.closed_won_opportunities,
+        p.revenue_won
+    FROM per_rep AS p
+    LEFT JOIN crm_remote.reps AS r
+        ON p.rep_id = r.rep_id
+    WHERE
+        p.opportunities_created <> 0
+        OR p.pipeline_amount_created <> 0
+        OR p.closed_won_opportunities <> 0
+        OR p.revenue_won <> 0;
+
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END
+$$;
+COMMENT ON FUNCTION metrics.refresh_rep_daily_pipeline(date, date) IS
+'Recomputes metrics.rep_daily_pipeline (one row per metric_date and rep) for a day or range.';

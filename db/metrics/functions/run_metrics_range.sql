@@ -1,0 +1,102 @@
+-- metrics.run_metrics_range: the one engine behind run_daily_metrics and the backfills.
+-- Deletes and recomputes metric days p_from_date .. p_to_date in all four fact tables in the
+-- caller's transaction, then writes one metrics.run_log row per day.
+--
+-- Grain of its log: one run_log row per metric day and attempt.
+-- Inputs: the refresh_* functions; p_trigger (systemd | github | manual | backfill), the
+-- caller's code version and host for the log.
+-- Bad arguments raise before anything changes. A failure while computing rolls back every
+-- fact row of the range (the old rows stay), is logged as 'failed' per day with the error,
+-- raised as a WARNING, and returned as {"status": "failed", ...}: the failure row must
+-- survive, so the error is caught here rather than re-raised.
+CREATE OR REPLACE FUNCTION metrics.run_metrics_range(
+    p_from_date date,
+    p_to_date date,
+    p_trigger text DEFAULT 'manual',
+    p_code_version text DEFAULT NULL,
+    p_host text DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    v_started_at timestamptz := clock_timestamp();
+    v_rows jsonb;
+    v_error text;
+    v_sqlstate text;
+BEGIN
+    PERFORM metrics.check_date_range(p_from_date, p_to_date);
+    IF p_trigger IS NULL OR p_trigger NOT IN ('systemd', 'github', 'manual', 'backfill') THEN
+        RAISE EXCEPTION 'trigger must be systemd, github, manual or backfill (got %)',
+            coalesce(p_trigger, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM metrics.lock_metrics();
+
+    BEGIN
+        v_rows := jsonb_build_object(
+            'daily_lead_funnel', metrics.refresh_daily_lead_funnel(p_from_date, p_to_date),
+            'rep_daily_activity', metrics.refresh_rep_daily_activity(p_from_date, p_to_date),
+            'rep_daily_pipeline', metrics.refresh_rep_daily_pipeline(p_from_date, p_to_date),
+            'lead_stage_snapshot', metrics.refresh_lead_stage_snapshot(p_from_date, p_to_date)
+        );
+
+        INSERT INTO metrics.run_log (
+            metric_date, status, trigger, host, started_at, finished_at, rows_written,
+            code_version
+        )
+        SELECT
+            d.metric_day::date,
+            'succeeded',
+            p_trigger,
+            p_host,
+            v_started_at,
+            clock_timestamp(),
+            jsonb_build_object(
+                'daily_lead_funnel', (
+                    SELECT count(*) FROM metrics.daily_lead_funnel AS f
+                    WHERE f.metric_date = d.metric_day::date
+                ),
+                'rep_daily_activity', (
+                    SELECT count(*) FROM metrics.rep_daily_activity AS a
+                    WHERE a.metric_date = d.metric_day::date
+                ),
+                'rep_daily_pipeline', (
+                    SELECT count(*) FROM metrics.rep_daily_pipeline AS p
+                    WHERE p.metric_date = d.metric_day::date
+                ),
+                'lead_stage_snapshot', (
+                    SELECT count(*) FROM metrics.lead_stage_snapshot AS s
+                    WHERE s.metric_date = d.metric_day::date
+                )
+            ),
+            p_code_version
+        FROM generate_series(p_from_date, p_to_date, interval '1 day') AS d (metric_day);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_sqlstate = RETURNED_SQLSTATE;
+        INSERT INTO metrics.run_log (
+            metric_date, status, trigger, host, started_at, finished_at, error_text, code_version
+        )
+        SELECT
+            d.metric_day::date, 'failed', p_trigger, p_host, v_started_at, clock_timestamp(),
+            v_sqlstate || ': ' || v_error, p_code_version
+        FROM generate_series(p_from_date, p_to_date, interval '1 day') AS d (metric_day);
+        RAISE WARNING 'metrics for % .. % failed: % (%)', p_from_date, p_to_date, v_error, v_sqlstate;
+        RETURN jsonb_build_object(
+            'status', 'failed', 'from_date', p_from_date, 'to_date', p_to_date,
+            'days', p_to_date - p_from_date + 1, 'error', v_sqlstate || ': ' || v_error
+        );
+    END;
+
+    RETURN jsonb_build_object(
+        'status', 'succeeded', 'from_date', p_from_date, 'to_date', p_to_date,
+        'days', p_to_date - p_from_date + 1, 'rows_written', v_rows,
+        'seconds', round(extract(EPOCH FROM clock_timestamp() - v_started_at)::numeric, 3)
+    );
+END
+$$;
+COMMENT ON FUNCTION metrics.run_metrics_range(date, date, text, text, text) IS
+'Recomputes all fact tables for a day range in one transaction and logs each day to run_log.';

