@@ -116,7 +116,7 @@ def runner_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
 def reset_crm(conn: psycopg.Connection[Any]) -> None:
     """Empty every crm table (as revops_etl, committed)."""
     conn.execute(
-        sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+        sql.SQL("TRUNCATE {} CASCADE").format(
             sql.SQL(", ").join(sql.Identifier("crm", t) for t in CRM_TABLES)
         )
     )

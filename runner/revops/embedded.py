@@ -145,12 +145,15 @@ class LocalCluster:
     def _run(self, args: list[str], user: str | None, **kwargs: Any) -> str:
         cmd = [str(self.bin_dir / args[0]), *args[1:]]
         log.debug("running %s", " ".join(cmd))
+        if user is not None:
+            # Drop root's groups too: a group match would otherwise apply root's group bits.
+            entry = pwd.getpwnam(user)
+            kwargs.update(user=entry.pw_uid, group=entry.pw_gid, extra_groups=[])
         proc = subprocess.run(  # noqa: S603 - fixed binaries, no shell, no secrets in args
             cmd,
             check=False,
             capture_output=True,
             text=True,
-            user=user,
             cwd="/",
             **kwargs,
         )
