@@ -21,7 +21,6 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-
 from revops import config
 from revops.bootstrap import bootstrap
 from revops.db import connect

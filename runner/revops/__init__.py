@@ -18,7 +18,7 @@ def code_version() -> str:
     """Package version plus the git commit when running from a checkout (recorded in run_log)."""
     repo = Path(__file__).resolve().parents[2]
     try:
-        sha = subprocess.run(
+        sha = subprocess.run(  # noqa: S603 - fixed git invocation, no user input
             ["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"],  # noqa: S607
             check=True,
             capture_output=True,

@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from revops import config
-from revops.db import connect, db_dir, execute_file
+from revops.db import connect, db_dir, execute_file, fetch_one
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +92,12 @@ def ensure_roles(conn: Conn, home: Path, env: Mapping[str, str], report: Bootstr
     execute_file(conn, db_dir() / "cluster" / "roles.sql")
     for role in config.ROLES:
         password = config.role_password(role, home, env)
-        row = conn.execute(
+        current, can_login = fetch_one(
+            conn,
             "SELECT a.rolpassword, a.rolcanlogin FROM pg_catalog.pg_authid AS a "
             "WHERE a.rolname = %s",
             (role,),
-        ).fetchone()
-        assert row is not None
-        current, can_login = row
+        )
         if can_login and verifier_matches(str(current) if current else None, password):
             continue
         conn.execute(
@@ -176,7 +175,9 @@ def ensure_fdw(
         "use_remote_estimate": "true",
     }
     raw = _one(
-        conn, "SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s", (FDW_SERVER,)
+        conn,
+        "SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s",
+        (FDW_SERVER,),
     )
     exists = bool(
         _one(conn, "SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = %s", (FDW_SERVER,))
@@ -242,7 +243,9 @@ def ensure_fdw(
         if changes:
             conn.execute(
                 sql.SQL("ALTER USER MAPPING FOR {} SERVER {} OPTIONS ({})").format(
-                    sql.Identifier(local_user), sql.Identifier(FDW_SERVER), sql.SQL(", ").join(changes)
+                    sql.Identifier(local_user),
+                    sql.Identifier(FDW_SERVER),
+                    sql.SQL(", ").join(changes),
                 )
             )
             report.note(f"user mapping for {local_user} updated")
@@ -300,11 +303,15 @@ def ensure_foreign_tables(
             )
         if stale:
             metrics_conn.execute(
-                sql.SQL("IMPORT FOREIGN SCHEMA crm LIMIT TO ({}) FROM SERVER {} INTO crm_remote").format(
+                sql.SQL(
+                    "IMPORT FOREIGN SCHEMA crm LIMIT TO ({}) FROM SERVER {} INTO crm_remote"
+                ).format(
                     sql.SQL(", ").join(sql.Identifier(t) for t in stale), sql.Identifier(FDW_SERVER)
                 )
             )
-    report.note(f"foreign tables imported: {', '.join(stale) or '-'}; dropped: {', '.join(extra) or '-'}")
+    report.note(
+        f"foreign tables imported: {', '.join(stale) or '-'}; dropped: {', '.join(extra) or '-'}"
+    )
 
 
 def apply_repeatables(conn: Conn) -> None:

@@ -64,7 +64,23 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"embedded PostgreSQL {cluster.version()} on 127.0.0.1:{port} (data: {cluster.data_dir})")
     if args.bootstrap:
         return cmd_bootstrap(args)
+    if _metrics_db_exists():
+        # the port may have moved: keep the FDW server pointing at it
+        from revops.bootstrap import bootstrap
+
+        bootstrap(progress=lambda _m: None)
+        config.write_pgpass(config.revops_home(), port)
     return EXIT_OK
+
+
+def _metrics_db_exists() -> bool:
+    from revops.db import connect
+
+    with connect(config.admin_target(), "postgres") as conn:
+        row = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (config.metrics_db_name(),)
+        ).fetchone()
+    return row is not None
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -84,7 +100,49 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
         print(item)
     if not report.applied_migrations and not report.changed:
         print("bootstrap: already up to date, nothing changed")
+    if not config.uses_external_server():
+        config.write_pgpass(config.revops_home(), _cluster().port)
     return EXIT_OK
+
+
+PSQL_ROLES = {
+    "bi": "revops_bi",
+    "runner": "revops_runner",
+    "etl": "revops_etl",
+    "admin": "postgres",
+}
+
+
+def cmd_psql(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    import shutil
+    import subprocess
+
+    if config.uses_external_server():
+        _progress("PG* variables are set: run psql directly against that server")
+        return EXIT_USAGE
+    cluster = _cluster()
+    if not cluster.is_running():
+        _progress("the embedded server is not running: `revops up` first")
+        return EXIT_CONNECT
+    home = config.revops_home()
+    pgpass = config.write_pgpass(home, cluster.port)
+    psql = cluster.bin_dir / "psql"
+    binary = str(psql) if psql.exists() else shutil.which("psql")
+    if binary is None:
+        _progress("no psql binary found")
+        return EXIT_USAGE
+    dbname = args.db or (
+        config.source_db_name() if args.role == "etl" else config.metrics_db_name()
+    )
+    env = {
+        **os.environ,
+        "PGPASSFILE": str(pgpass),
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(cluster.port),
+        "PGUSER": PSQL_ROLES[args.role],
+        "PGDATABASE": dbname,
+    }
+    return subprocess.run([binary, *extra], env=env, check=False).returncode  # noqa: S603
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -104,10 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from revops import runs
 
     with runs.runner_connection() as conn:
-        if args.date:
-            days = list(args.date)
-        else:
-            days = runs.days_due(conn, args.lookback, args.horizon)
+        days = list(args.date) if args.date else runs.days_due(conn, args.lookback, args.horizon)
         _progress(f"running {len(days)} day(s) with trigger {args.trigger}")
         outcome = runs.run_days(conn, days, args.trigger, progress=_progress)
     if args.json:
@@ -137,7 +192,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print(json.dumps(outcome.results, indent=2, default=str))
     else:
         days = sum(int(r.get("days", 0)) for r in outcome.results if r.get("status") == "succeeded")
-        print(f"backfill {first}..{last}: {days} day(s) computed, {len(outcome.failed)} chunk(s) failed")
+        print(
+            f"backfill {first}..{last}: {days} day(s) computed, {len(outcome.failed)} chunk(s) failed"
+        )
     return EXIT_OK if outcome.ok else EXIT_FAILED
 
 
@@ -211,7 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", help="load deterministic synthetic CRM data into crm.* (replaces crm data)"
     )
     gen.add_argument(
-        "--scale", type=float, default=1.0,
+        "--scale",
+        type=float,
+        default=1.0,
         help="1 = 200k leads, 50k opportunities, 1M activities, 50 reps, 20k accounts (default 1)",
     )
     gen.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
@@ -224,10 +283,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="The scheduled daily job. Each day runs in its own transaction and is"
         " logged to metrics.run_log.",
     )
-    run.add_argument("--date", type=_date, action="append", help="compute this day only (repeatable)")
-    run.add_argument("--lookback", type=int, help="days before yesterday to recompute (setting lookback_days, default 3)")
-    run.add_argument("--horizon", type=int, help="recent days checked for gaps (setting missing_day_horizon_days, default 30)")
-    run.add_argument("--trigger", choices=runs_triggers(), default="manual", help="recorded in run_log")
+    run.add_argument(
+        "--date", type=_date, action="append", help="compute this day only (repeatable)"
+    )
+    run.add_argument(
+        "--lookback",
+        type=int,
+        help="days before yesterday to recompute (setting lookback_days, default 3)",
+    )
+    run.add_argument(
+        "--horizon",
+        type=int,
+        help="recent days checked for gaps (setting missing_day_horizon_days, default 30)",
+    )
+    run.add_argument(
+        "--trigger", choices=runs_triggers(), default="manual", help="recorded in run_log"
+    )
     run.add_argument("--json", action="store_true", help="machine-readable result on stdout")
     run.set_defaults(func=cmd_run)
 
@@ -240,9 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--days", type=_positive_int, help="the N days ending yesterday")
     group.add_argument("--from", dest="from_date", type=_date, help="first day (needs --to)")
     back.add_argument("--to", dest="to_date", type=_date, help="last day, inclusive")
-    back.add_argument("--chunk-days", type=_positive_int, default=31, help="days per transaction (default 31)")
-    back.add_argument("--resume", action="store_true", help="skip days that already have a successful run")
-    back.add_argument("--trigger", choices=runs_triggers(), default="backfill", help="recorded in run_log")
+    back.add_argument(
+        "--chunk-days", type=_positive_int, default=31, help="days per transaction (default 31)"
+    )
+    back.add_argument(
+        "--resume", action="store_true", help="skip days that already have a successful run"
+    )
+    back.add_argument(
+        "--trigger", choices=runs_triggers(), default="backfill", help="recorded in run_log"
+    )
     back.add_argument("--json", action="store_true", help="machine-readable result on stdout")
     back.set_defaults(func=cmd_backfill)
 
@@ -253,10 +330,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stat.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     stat.add_argument("--limit", type=_positive_int, default=10, help="recent runs to show")
-    stat.add_argument("--max-lag-days", type=int, help="stale threshold (setting freshness_max_lag_days)")
+    stat.add_argument(
+        "--max-lag-days", type=int, help="stale threshold (setting freshness_max_lag_days)"
+    )
     stat.set_defaults(func=cmd_status)
 
-    demo = sub.add_parser("demo", help="start, bootstrap, generate a small data set, backfill, summarise")
+    psql = sub.add_parser(
+        "psql",
+        help="open psql on the embedded server (extra arguments go to psql, e.g. -c 'SQL')",
+    )
+    psql.add_argument(
+        "--role",
+        choices=sorted(PSQL_ROLES),
+        default="bi",
+        help="bi (read-only, default), runner (runs metrics), etl (writes crm), admin (superuser)",
+    )
+    psql.add_argument("--db", help="database (default: revops_metrics; revops_training for etl)")
+    psql.set_defaults(func=cmd_psql, passthrough=True)
+
+    demo = sub.add_parser(
+        "demo", help="start, bootstrap, generate a small data set, backfill, summarise"
+    )
     demo.add_argument("--scale", type=float, default=0.02, help="generator scale (default 0.02)")
     demo.add_argument("--seed", type=int, default=42)
     demo.set_defaults(func=cmd_demo)
@@ -271,7 +365,7 @@ def runs_triggers() -> tuple[str, ...]:
     return TRIGGERS
 
 
-def _register_optional_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def _register_optional_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Commands that live in their own modules register themselves here when present."""
     try:
         from revops.ingest.cli import register as register_ingest
@@ -282,7 +376,9 @@ def _register_optional_commands(sub: "argparse._SubParsersAction[argparse.Argume
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -291,7 +387,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "from_date", None) and not getattr(args, "to_date", None):
         parser.error("--from needs --to")
     try:
-        code: int = args.func(args)
+        code: int = (
+            args.func(args, extra) if getattr(args, "passthrough", False) else args.func(args)
+        )
     except config.ConfigError as exc:
         log.error("%s", exc)
         return EXIT_USAGE

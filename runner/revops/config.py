@@ -170,3 +170,19 @@ def _embedded_target(home: Path, user: str) -> Target:
     if user == "postgres":
         params["password"] = cluster.admin_password()
     return Target("embedded", params=params)
+
+
+def write_pgpass(home: Path, port: int) -> Path:
+    """Write <home>/pgpass (mode 0600) for the embedded server, so psql needs no password typed
+    or passed on its command line: ``PGPASSFILE=<home>/pgpass psql -h 127.0.0.1 -p PORT ...``."""
+    stored = load_local_secrets(home)
+
+    def esc(value: str) -> str:
+        return value.replace("\\", "\\\\").replace(":", "\\:")
+
+    lines = [f"127.0.0.1:{port}:*:{esc(user)}:{esc(pw)}" for user, pw in sorted(stored.items())]
+    path = home / "pgpass"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return path

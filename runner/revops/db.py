@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import psycopg.conninfo
 from psycopg import sql
 
 from revops import __version__
@@ -24,14 +25,14 @@ def connect(
     target: Target, dbname: str, *, autocommit: bool = True, application: str = "revops"
 ) -> psycopg.Connection[tuple[object, ...]]:
     """Open a connection; libpq fills in whatever the target leaves unset (PG* variables)."""
-    return psycopg.connect(
+    conninfo = psycopg.conninfo.make_conninfo(
         target.dsn,
         dbname=dbname,
-        autocommit=autocommit,
         application_name=f"{application}/{__version__}",
         connect_timeout=10,
         **target.params,
     )
+    return psycopg.connect(conninfo, autocommit=autocommit)
 
 
 def execute_file(conn: psycopg.Connection[tuple[object, ...]], path: Path) -> None:
@@ -42,4 +43,14 @@ def execute_file(conn: psycopg.Connection[tuple[object, ...]], path: Path) -> No
     without parameters through the simple query protocol, so multi-statement files work.
     """
     text = path.read_text()
-    conn.execute(sql.SQL(text))  # type: ignore[arg-type]  # repository file, see docstring
+    conn.execute(sql.SQL(text))  # type: ignore[arg-type,unused-ignore]  # repository file
+
+
+def fetch_one(
+    conn: psycopg.Connection[tuple[object, ...]], query: str, params: tuple[object, ...] = ()
+) -> tuple[object, ...]:
+    """The single row a query must return (raises rather than returning None)."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"query returned no row: {query}")
+    return row

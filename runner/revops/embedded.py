@@ -127,8 +127,9 @@ class LocalCluster:
             with contextlib.suppress(KeyError):
                 pwd.getpwnam(name)
                 return name
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "revops-pg"],
+        useradd = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+        subprocess.run(  # noqa: S603 - fixed arguments
+            [*useradd, "revops-pg"],
             check=True,
             capture_output=True,
         )
@@ -161,7 +162,7 @@ class LocalCluster:
             raise ClusterError(
                 f"{args[0]} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
             )
-        return proc.stdout
+        return str(proc.stdout)
 
     # -- lifecycle -------------------------------------------------------------------------
     def is_initialised(self) -> bool:
@@ -253,7 +254,8 @@ class LocalCluster:
         """Initialise if needed and start; returns the port. A no-op when already running."""
         self.init()
         state = self.state()
-        assert state is not None
+        if state is None:
+            raise ClusterError(f"cluster state missing in {self.home}")
         if self.is_running():
             return int(state["port"])
         port = int(state["port"])

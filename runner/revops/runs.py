@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from revops import code_version, config
-from revops.db import connect
+from revops.db import connect, fetch_one
 
 Conn = psycopg.Connection[tuple[object, ...]]
 TRIGGERS = ("systemd", "github", "manual", "backfill")
@@ -60,11 +60,11 @@ def run_days(
     outcome = RunOutcome()
     host = socket.gethostname()
     for index, day in enumerate(days, start=1):
-        row = conn.execute(
+        row = fetch_one(
+            conn,
             "SELECT metrics.run_daily_metrics(%s, %s, %s, %s)",
             (day, trigger, code_version(), host),
-        ).fetchone()
-        assert row is not None
+        )
         result = _as_dict(row[0])
         outcome.results.append(result)
         progress(f"[{index}/{len(days)}] {day}: {result.get('status')} {_rows_text(result)}")
@@ -95,13 +95,15 @@ def chunks(days: list[dt.date], chunk_days: int) -> Iterator[tuple[dt.date, dt.d
     yield start, prev
 
 
-def backfill_range(conn: Conn, days: int | None, from_date: dt.date | None, to_date: dt.date | None) -> tuple[dt.date, dt.date]:
+def backfill_range(
+    conn: Conn, days: int | None, from_date: dt.date | None, to_date: dt.date | None
+) -> tuple[dt.date, dt.date]:
     if days is not None:
         if days < 1:
             raise config.ConfigError("--days must be at least 1")
-        row = conn.execute("SELECT metrics.business_today() - 1").fetchone()
-        assert row is not None and isinstance(row[0], dt.date)
-        yesterday = row[0]
+        (yesterday,) = fetch_one(conn, "SELECT metrics.business_today() - 1")
+        if not isinstance(yesterday, dt.date):
+            raise TypeError("metrics.business_today() returned no date")
         return yesterday - dt.timedelta(days=days - 1), yesterday
     if from_date is None or to_date is None:
         raise config.ConfigError("give --days N, or both --from and --to")
@@ -146,11 +148,11 @@ def backfill(
     started = time.monotonic()
     finished_days = 0
     for index, (a, b) in enumerate(pieces, start=1):
-        row = conn.execute(
+        row = fetch_one(
+            conn,
             "SELECT metrics.backfill_date_range(%s, %s, %s, %s, %s)",
             (a, b, trigger, code_version(), host),
-        ).fetchone()
-        assert row is not None
+        )
         result = _as_dict(row[0])
         outcome.results.append(result)
         finished_days += (b - a).days + 1
@@ -167,12 +169,10 @@ def backfill(
 
 
 def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict[str, Any]:
-    tz_row = conn.execute("SELECT metrics.business_timezone(), metrics.business_today()").fetchone()
-    assert tz_row is not None
-    lag_row = conn.execute(
-        "SELECT (metrics.setting('freshness_max_lag_days') #>> '{}')::integer"
-    ).fetchone()
-    assert lag_row is not None
+    tz_row = fetch_one(conn, "SELECT metrics.business_timezone(), metrics.business_today()")
+    lag_row = fetch_one(
+        conn, "SELECT (metrics.setting('freshness_max_lag_days') #>> '{}')::integer"
+    )
     threshold = max_lag_days if max_lag_days is not None else int(str(lag_row[0]))
     freshness = [
         {
@@ -208,7 +208,7 @@ def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict
     ]
     run_log_row = next((f for f in freshness if f["table_name"] == "run_log"), None)
     lag = run_log_row["lag_days"] if run_log_row else None
-    fresh = lag is not None and int(lag) <= threshold
+    fresh = isinstance(lag, int) and lag <= threshold
     return {
         "business_timezone": tz_row[0],
         "business_today": str(tz_row[1]),

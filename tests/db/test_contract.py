@@ -13,7 +13,6 @@ from typing import Any
 import psycopg
 import pytest
 from conftest import admin_connection, insert_rows, reset_crm, reset_metrics, role_connection
-
 from revops import config
 from revops.bootstrap import bootstrap
 
@@ -32,16 +31,27 @@ def small_data(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
         etl,
         "leads",
         [
-            {"lead_id": f"L{i}", "lead_source": "Web", "status": "Open",
-             "created_at": dt.datetime(2025, 6, 1 + i % 3, 12, tzinfo=dt.UTC)}
+            {
+                "lead_id": f"L{i}",
+                "lead_source": "Web",
+                "status": "Open",
+                "created_at": dt.datetime(2025, 6, 1 + i % 3, 12, tzinfo=dt.UTC),
+            }
             for i in range(9)
         ],
     )
     insert_rows(
         etl,
         "activities",
-        [{"activity_id": "A1", "source_object": "Task", "owner_id": None, "type": "Call",
-          "activity_date": DAY}],
+        [
+            {
+                "activity_id": "A1",
+                "source_object": "Task",
+                "owner_id": None,
+                "type": "Call",
+                "activity_date": DAY,
+            }
+        ],
     )
     try:
         yield pg_env
@@ -54,9 +64,14 @@ def small_data(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
 
 def fact_rows(conn: psycopg.Connection[Any], day: dt.date) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
-    for table in ("daily_lead_funnel", "rep_daily_activity", "rep_daily_pipeline", "lead_stage_snapshot"):
+    for table in (
+        "daily_lead_funnel",
+        "rep_daily_activity",
+        "rep_daily_pipeline",
+        "lead_stage_snapshot",
+    ):
         rows = conn.execute(
-            f"SELECT * FROM metrics.{table} WHERE metric_date = %s ORDER BY 1, 2",  # noqa: S608
+            f"SELECT * FROM metrics.{table} WHERE metric_date = %s ORDER BY 1, 2",
             (day,),
         ).fetchall()
         out += [(table, *r[:-1]) for r in rows]  # drop computed_at (last column)
@@ -105,7 +120,9 @@ def test_runner_cannot_write_crm(small_data: dict[str, str]) -> None:
 
 
 def test_fdw_reader_is_read_only(small_data: dict[str, str]) -> None:
-    with role_connection(small_data, "revops_fdw_reader", config.source_db_name(small_data)) as reader:
+    with role_connection(
+        small_data, "revops_fdw_reader", config.source_db_name(small_data)
+    ) as reader:
         assert reader.execute("SELECT count(*) FROM crm.leads").fetchone() == (9,)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             reader.execute("UPDATE crm.leads SET status = 'x'")
@@ -134,17 +151,29 @@ def test_fdw_mapping_checks_a_password(small_data: dict[str, str]) -> None:
     ("call", "params", "message"),
     [
         ("SELECT metrics.run_daily_metrics(NULL)", (), "must not be NULL"),
-        ("SELECT metrics.backfill_date_range(%s, %s)", (DAY, DAY - dt.timedelta(days=1)), "is after"),
+        (
+            "SELECT metrics.backfill_date_range(%s, %s)",
+            (DAY, DAY - dt.timedelta(days=1)),
+            "is after",
+        ),
         ("SELECT metrics.backfill_date_range(NULL, %s)", (DAY,), "must not be NULL"),
         ("SELECT metrics.run_daily_metrics(current_date + 5)", (), "after today"),
         ("SELECT metrics.backfill_last_n_days(0)", (), "between 1 and"),
         ("SELECT metrics.backfill_last_n_days(NULL)", (), "between 1 and"),
         ("SELECT metrics.run_daily_metrics(%s, 'cron')", (DAY,), "trigger must be"),
-        ("SELECT metrics.refresh_daily_lead_funnel(%s, %s)", (DAY, DAY - dt.timedelta(days=2)), "is after"),
+        (
+            "SELECT metrics.refresh_daily_lead_funnel(%s, %s)",
+            (DAY, DAY - dt.timedelta(days=2)),
+            "is after",
+        ),
     ],
 )
 def test_bad_arguments_raise_and_change_nothing(
-    small_data: dict[str, str], runner_conn: psycopg.Connection[Any], call: str, params: tuple[Any, ...], message: str
+    small_data: dict[str, str],
+    runner_conn: psycopg.Connection[Any],
+    call: str,
+    params: tuple[Any, ...],
+    message: str,
 ) -> None:
     runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (DAY,))
     before_rows = fact_rows(runner_conn, DAY)
@@ -156,7 +185,9 @@ def test_bad_arguments_raise_and_change_nothing(
 
 
 # -- idempotency and concurrency -------------------------------------------------------------
-def test_run_twice_gives_identical_rows(small_data: dict[str, str], runner_conn: psycopg.Connection[Any]) -> None:
+def test_run_twice_gives_identical_rows(
+    small_data: dict[str, str], runner_conn: psycopg.Connection[Any]
+) -> None:
     runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (DAY,))
     first = fact_rows(runner_conn, DAY)
     runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (DAY,))
@@ -164,7 +195,9 @@ def test_run_twice_gives_identical_rows(small_data: dict[str, str], runner_conn:
     assert first, "the day has rows"
 
 
-def test_concurrent_runs_of_one_day(small_data: dict[str, str], runner_conn: psycopg.Connection[Any]) -> None:
+def test_concurrent_runs_of_one_day(
+    small_data: dict[str, str], runner_conn: psycopg.Connection[Any]
+) -> None:
     runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (DAY,))
     expected = fact_rows(runner_conn, DAY)
     before = runner_conn.execute("SELECT max(run_id) FROM metrics.run_log").fetchone()
@@ -176,7 +209,9 @@ def test_concurrent_runs_of_one_day(small_data: dict[str, str], runner_conn: psy
 
     def worker() -> None:
         try:
-            with role_connection(small_data, "revops_runner", config.metrics_db_name(small_data)) as conn:
+            with role_connection(
+                small_data, "revops_runner", config.metrics_db_name(small_data)
+            ) as conn:
                 barrier.wait(timeout=30)
                 row = conn.execute(
                     "SELECT metrics.run_daily_metrics(%s, 'systemd')", (DAY,)
@@ -201,7 +236,9 @@ def test_concurrent_runs_of_one_day(small_data: dict[str, str], runner_conn: psy
     assert logged == [("succeeded", "systemd", sessions)]
 
 
-def test_failure_is_logged_and_keeps_old_rows(small_data: dict[str, str], runner_conn: psycopg.Connection[Any], pg_env: dict[str, str]) -> None:
+def test_failure_is_logged_and_keeps_old_rows(
+    small_data: dict[str, str], runner_conn: psycopg.Connection[Any], pg_env: dict[str, str]
+) -> None:
     runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (DAY,))
     expected = fact_rows(runner_conn, DAY)
     with admin_connection(pg_env) as admin:
@@ -215,7 +252,7 @@ def test_failure_is_logged_and_keeps_old_rows(small_data: dict[str, str], runner
         finally:
             admin.execute(
                 "UPDATE metrics.settings SET setting_value ="
-                " '[\"Qualified\", \"SQL\", \"Sales Qualified\", \"Closed - Converted\"]'"
+                ' \'["Qualified", "SQL", "Sales Qualified", "Closed - Converted"]\''
                 " WHERE setting_name = 'qualified_statuses'"
             )
     assert row is not None and row[0]["status"] == "failed"

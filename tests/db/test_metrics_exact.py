@@ -35,83 +35,215 @@ REPS = [
 
 LEADS = [
     # L5: created Mar 7 15:00 EST; converted into O1; first qualified change Mar 8 (history)
-    {"lead_id": "L5", "lead_source": "Trade Show", "status": "Closed - Converted",
-     "created_at": utc("2025-03-07 20:00"), "is_converted": True,
-     "converted_date": dt.date(2025, 3, 9), "converted_opportunity_id": "O1"},
+    {
+        "lead_id": "L5",
+        "lead_source": "Trade Show",
+        "status": "Closed - Converted",
+        "created_at": utc("2025-03-07 20:00"),
+        "is_converted": True,
+        "converted_date": dt.date(2025, 3, 9),
+        "converted_opportunity_id": "O1",
+    },
     # L1: Mar 8 10:00 EST, Web, Open, no history
-    {"lead_id": "L1", "lead_source": "Web", "status": "Open", "created_at": utc("2025-03-08 15:00")},
+    {
+        "lead_id": "L1",
+        "lead_source": "Web",
+        "status": "Open",
+        "created_at": utc("2025-03-08 15:00"),
+    },
     # L2: 2025-03-09 03:30Z is Mar 8 22:30 EST: a different calendar day in UTC and locally.
     # ' Web ' trims to 'Web'; current status Qualified and no history -> SQL on its created day
-    {"lead_id": "L2", "lead_source": " Web ", "status": "Qualified",
-     "created_at": utc("2025-03-09 03:30")},
+    {
+        "lead_id": "L2",
+        "lead_source": " Web ",
+        "status": "Qualified",
+        "created_at": utc("2025-03-09 03:30"),
+    },
     # L9: Mar 8 07:00 EST, Web; status Nurture since Mar 10 (history), Open before
-    {"lead_id": "L9", "lead_source": "Web", "status": "Nurture", "created_at": utc("2025-03-08 12:00")},
+    {
+        "lead_id": "L9",
+        "lead_source": "Web",
+        "status": "Nurture",
+        "created_at": utc("2025-03-08 12:00"),
+    },
     # L3: Mar 9 08:00 EDT (after the 02:00 jump), NULL source -> 'Unknown'
-    {"lead_id": "L3", "lead_source": None, "status": "Working", "created_at": utc("2025-03-09 12:00")},
+    {
+        "lead_id": "L3",
+        "lead_source": None,
+        "status": "Working",
+        "created_at": utc("2025-03-09 12:00"),
+    },
     # L7: Mar 9, queue-owned, Partner
-    {"lead_id": "L7", "lead_source": "Partner", "status": "Open", "owner_id": QUEUE,
-     "created_at": utc("2025-03-09 16:00")},
+    {
+        "lead_id": "L7",
+        "lead_source": "Partner",
+        "status": "Open",
+        "owner_id": QUEUE,
+        "created_at": utc("2025-03-09 16:00"),
+    },
     # L4: 2025-03-10 04:30Z is Mar 10 00:30 EDT (it would be Mar 9 23:30 in EST: DST matters).
     # 'qualified ' matches Qualified case-insensitively; the label keeps its case: 'qualified'
-    {"lead_id": "L4", "lead_source": "Phone", "status": "qualified ",
-     "created_at": utc("2025-03-10 04:30")},
+    {
+        "lead_id": "L4",
+        "lead_source": "Phone",
+        "status": "qualified ",
+        "created_at": utc("2025-03-10 04:30"),
+    },
     # L6: deleted: never counts
-    {"lead_id": "L6", "lead_source": "Web", "status": "Qualified", "is_deleted": True,
-     "created_at": utc("2025-03-08 15:00")},
+    {
+        "lead_id": "L6",
+        "lead_source": "Web",
+        "status": "Qualified",
+        "is_deleted": True,
+        "created_at": utc("2025-03-08 15:00"),
+    },
     # Fall-back day Nov 2 (25 hours: 04:00Z .. 05:00Z next day)
-    {"lead_id": "F1", "lead_source": "Fall Event", "status": "Open",
-     "created_at": utc("2025-11-02 03:59")},  # Nov 1 23:59 EDT -> Nov 1
-    {"lead_id": "F2", "lead_source": "Fall Event", "status": "Open",
-     "created_at": utc("2025-11-02 04:30")},  # Nov 2 00:30 EDT -> Nov 2
-    {"lead_id": "F3", "lead_source": "Fall Event", "status": "Open",
-     "created_at": utc("2025-11-03 04:30")},  # Nov 2 23:30 EST (25th hour side) -> Nov 2
-    {"lead_id": "F4", "lead_source": "Fall Event", "status": "Open",
-     "created_at": utc("2025-11-03 05:30")},  # Nov 3 00:30 EST -> Nov 3
+    {
+        "lead_id": "F1",
+        "lead_source": "Fall Event",
+        "status": "Open",
+        "created_at": utc("2025-11-02 03:59"),
+    },  # Nov 1 23:59 EDT -> Nov 1
+    {
+        "lead_id": "F2",
+        "lead_source": "Fall Event",
+        "status": "Open",
+        "created_at": utc("2025-11-02 04:30"),
+    },  # Nov 2 00:30 EDT -> Nov 2
+    {
+        "lead_id": "F3",
+        "lead_source": "Fall Event",
+        "status": "Open",
+        "created_at": utc("2025-11-03 04:30"),
+    },  # Nov 2 23:30 EST (25th hour side) -> Nov 2
+    {
+        "lead_id": "F4",
+        "lead_source": "Fall Event",
+        "status": "Open",
+        "created_at": utc("2025-11-03 05:30"),
+    },  # Nov 3 00:30 EST -> Nov 3
 ]
 
 HISTORY = [
-    {"history_id": "H1", "lead_id": "L5", "changed_at": utc("2025-03-08 16:00"),
-     "old_status": "Open", "new_status": "Qualified"},  # Mar 8 11:00 EST: first qualified change
-    {"history_id": "H2", "lead_id": "L5", "changed_at": utc("2025-03-09 15:00"),
-     "old_status": "Qualified", "new_status": "Closed - Converted"},  # Mar 9
-    {"history_id": "H3", "lead_id": "L3", "changed_at": utc("2025-03-10 01:00"),
-     "old_status": "Open", "new_status": "Working"},  # Mar 9 21:00 EDT -> applies from Mar 9
-    {"history_id": "H4", "lead_id": "L9", "changed_at": utc("2025-03-10 15:00"),
-     "old_status": "Open", "new_status": "Nurture"},  # Mar 10; Open before (old_status)
+    {
+        "history_id": "H1",
+        "lead_id": "L5",
+        "changed_at": utc("2025-03-08 16:00"),
+        "old_status": "Open",
+        "new_status": "Qualified",
+    },  # Mar 8 11:00 EST: first qualified change
+    {
+        "history_id": "H2",
+        "lead_id": "L5",
+        "changed_at": utc("2025-03-09 15:00"),
+        "old_status": "Qualified",
+        "new_status": "Closed - Converted",
+    },  # Mar 9
+    {
+        "history_id": "H3",
+        "lead_id": "L3",
+        "changed_at": utc("2025-03-10 01:00"),
+        "old_status": "Open",
+        "new_status": "Working",
+    },  # Mar 9 21:00 EDT -> applies from Mar 9
+    {
+        "history_id": "H4",
+        "lead_id": "L9",
+        "changed_at": utc("2025-03-10 15:00"),
+        "old_status": "Open",
+        "new_status": "Nurture",
+    },  # Mar 10; Open before (old_status)
 ]
 
 OPPORTUNITIES = [
     # O1: Mar 9 10:00 EDT, no own source -> the converted lead L5's 'Trade Show'
-    {"opportunity_id": "O1", "owner_id": ALICE, "lead_source": None, "amount": Decimal("1000.50"),
-     "stage_name": "Prospecting", "is_won": False, "created_at": utc("2025-03-09 14:00")},
+    {
+        "opportunity_id": "O1",
+        "owner_id": ALICE,
+        "lead_source": None,
+        "amount": Decimal("1000.50"),
+        "stage_name": "Prospecting",
+        "is_won": False,
+        "created_at": utc("2025-03-09 14:00"),
+    },
     # O2: Mar 8, Bob, NULL amount (counts 0), won by stage name 'Closed Won' with is_won NULL,
     # closes Mar 10
-    {"opportunity_id": "O2", "owner_id": BOB, "lead_source": "Web", "amount": None,
-     "stage_name": "Closed Won", "is_won": None, "close_date": dt.date(2025, 3, 10),
-     "created_at": utc("2025-03-08 18:00")},
+    {
+        "opportunity_id": "O2",
+        "owner_id": BOB,
+        "lead_source": "Web",
+        "amount": None,
+        "stage_name": "Closed Won",
+        "is_won": None,
+        "close_date": dt.date(2025, 3, 10),
+        "created_at": utc("2025-03-08 18:00"),
+    },
     # O3: created Mar 1; 'Closed/Won' with is_won NULL -> won on Mar 10, 500
-    {"opportunity_id": "O3", "owner_id": ALICE, "lead_source": "Web", "amount": Decimal("500"),
-     "stage_name": "Closed/Won", "is_won": None, "close_date": dt.date(2025, 3, 10),
-     "created_at": utc("2025-03-01 15:00")},
+    {
+        "opportunity_id": "O3",
+        "owner_id": ALICE,
+        "lead_source": "Web",
+        "amount": Decimal(500),
+        "stage_name": "Closed/Won",
+        "is_won": None,
+        "close_date": dt.date(2025, 3, 10),
+        "created_at": utc("2025-03-01 15:00"),
+    },
     # O4: won without close date -> counts on no day
-    {"opportunity_id": "O4", "owner_id": ALICE, "lead_source": "Web", "amount": Decimal("700"),
-     "stage_name": "Closed Won", "is_won": True, "close_date": None,
-     "created_at": utc("2025-03-01 15:00")},
+    {
+        "opportunity_id": "O4",
+        "owner_id": ALICE,
+        "lead_source": "Web",
+        "amount": Decimal(700),
+        "stage_name": "Closed Won",
+        "is_won": True,
+        "close_date": None,
+        "created_at": utc("2025-03-01 15:00"),
+    },
     # O5: Mar 10, queue owner -> '-1' Unassigned; ' Web' trims to 'Web'
-    {"opportunity_id": "O5", "owner_id": QUEUE, "lead_source": " Web", "amount": Decimal("250"),
-     "stage_name": "Prospecting", "is_won": False, "created_at": utc("2025-03-10 12:00")},
+    {
+        "opportunity_id": "O5",
+        "owner_id": QUEUE,
+        "lead_source": " Web",
+        "amount": Decimal(250),
+        "stage_name": "Prospecting",
+        "is_won": False,
+        "created_at": utc("2025-03-10 12:00"),
+    },
     # O6: Mar 10, owner not in reps -> 'Unknown'; created and won the same day
-    {"opportunity_id": "O6", "owner_id": GHOST, "lead_source": "Phone", "amount": Decimal("100.25"),
-     "stage_name": "Closed Won", "is_won": True, "close_date": dt.date(2025, 3, 10),
-     "created_at": utc("2025-03-10 13:00")},
+    {
+        "opportunity_id": "O6",
+        "owner_id": GHOST,
+        "lead_source": "Phone",
+        "amount": Decimal("100.25"),
+        "stage_name": "Closed Won",
+        "is_won": True,
+        "close_date": dt.date(2025, 3, 10),
+        "created_at": utc("2025-03-10 13:00"),
+    },
     # O7: deleted: never counts
-    {"opportunity_id": "O7", "owner_id": ALICE, "lead_source": "Web", "amount": Decimal("999"),
-     "stage_name": "Closed Won", "is_won": True, "close_date": dt.date(2025, 3, 9),
-     "is_deleted": True, "created_at": utc("2025-03-09 15:00")},
+    {
+        "opportunity_id": "O7",
+        "owner_id": ALICE,
+        "lead_source": "Web",
+        "amount": Decimal(999),
+        "stage_name": "Closed Won",
+        "is_won": True,
+        "close_date": dt.date(2025, 3, 9),
+        "is_deleted": True,
+        "created_at": utc("2025-03-09 15:00"),
+    },
     # O8: is_won explicitly false beats the stage name: not won
-    {"opportunity_id": "O8", "owner_id": ALICE, "lead_source": "Web", "amount": Decimal("300"),
-     "stage_name": "Closed Won", "is_won": False, "close_date": dt.date(2025, 3, 10),
-     "created_at": utc("2025-03-01 15:00")},
+    {
+        "opportunity_id": "O8",
+        "owner_id": ALICE,
+        "lead_source": "Web",
+        "amount": Decimal(300),
+        "stage_name": "Closed Won",
+        "is_won": False,
+        "close_date": dt.date(2025, 3, 10),
+        "created_at": utc("2025-03-01 15:00"),
+    },
 ]
 
 
@@ -126,8 +258,9 @@ def event(activity_id: str, owner: str | None, **kw: Any) -> dict[str, Any]:
 ACTIVITIES = [
     task("A1", ALICE, task_subtype="Call", activity_date=dt.date(2025, 3, 8)),  # Mar 8 call
     task("A2", ALICE, type="email", activity_date=dt.date(2025, 3, 8)),  # Mar 8 email (any case)
-    task("A3", ALICE, task_subtype="Task", call_type="Outbound",
-         activity_date=dt.date(2025, 3, 9)),  # Mar 9 call (CallType set)
+    task(
+        "A3", ALICE, task_subtype="Task", call_type="Outbound", activity_date=dt.date(2025, 3, 9)
+    ),  # Mar 9 call (CallType set)
     # no activity_date: created 2025-03-10 03:30Z = Mar 9 23:30 EDT -> Mar 9; no category
     task("A4", ALICE, type="Other", created_at=utc("2025-03-10 03:30")),
     # Event: activity_at 2025-03-10 04:30Z = Mar 10 00:30 EDT wins over activity_date Mar 9
@@ -149,7 +282,6 @@ MAR8, MAR9, MAR10 = dt.date(2025, 3, 8), dt.date(2025, 3, 9), dt.date(2025, 3, 1
 @pytest.fixture(scope="module")
 def seeded(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
     from conftest import admin_connection, role_connection
-
     from revops import config
 
     etl = role_connection(pg_env, "revops_etl", config.source_db_name(pg_env))
@@ -178,7 +310,9 @@ def rows(conn: psycopg.Connection[Any], query: str, *params: object) -> list[tup
 
 
 @pytest.fixture
-def computed(seeded: dict[str, str], runner_conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+def computed(
+    seeded: dict[str, str], runner_conn: psycopg.Connection[Any]
+) -> psycopg.Connection[Any]:
     for day in (MAR8, MAR9, MAR10):
         result = runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (day,)).fetchone()
         assert result is not None and result[0]["status"] == "succeeded", result
@@ -250,14 +384,14 @@ def test_rep_daily_pipeline(computed: psycopg.Connection[Any]) -> None:
     )
     assert got == [
         # Mar 8: O2 created with NULL amount: counted, adds 0
-        (MAR8, BOB, "Bob Baker", 1, Decimal("0"), 0, Decimal("0")),
+        (MAR8, BOB, "Bob Baker", 1, Decimal(0), 0, Decimal(0)),
         # Mar 9: O1 1000.50 (O7 deleted)
-        (MAR9, ALICE, "Alice Able", 1, Decimal("1000.50"), 0, Decimal("0")),
+        (MAR9, ALICE, "Alice Able", 1, Decimal("1000.50"), 0, Decimal(0)),
         # Mar 10: O5 queue -> -1; O3 'Closed/Won' 500 (O4 no close date, O8 is_won false);
         # O2 won with NULL amount; O6 ghost created and won 100.25
-        (MAR10, "-1", "Unassigned", 1, Decimal("250"), 0, Decimal("0")),
-        (MAR10, ALICE, "Alice Able", 0, Decimal("0"), 1, Decimal("500")),
-        (MAR10, BOB, "Bob Baker", 0, Decimal("0"), 1, Decimal("0")),
+        (MAR10, "-1", "Unassigned", 1, Decimal(250), 0, Decimal(0)),
+        (MAR10, ALICE, "Alice Able", 0, Decimal(0), 1, Decimal(500)),
+        (MAR10, BOB, "Bob Baker", 0, Decimal(0), 1, Decimal(0)),
         (MAR10, GHOST, "Unknown", 1, Decimal("100.25"), 1, Decimal("100.25")),
     ]
 
@@ -291,9 +425,13 @@ def test_lead_stage_snapshot(computed: psycopg.Connection[Any]) -> None:
     ]
 
 
-def test_fall_back_day_has_25_hours(seeded: dict[str, str], runner_conn: psycopg.Connection[Any]) -> None:
+def test_fall_back_day_has_25_hours(
+    seeded: dict[str, str], runner_conn: psycopg.Connection[Any]
+) -> None:
     nov1, nov2, nov3 = dt.date(2025, 11, 1), dt.date(2025, 11, 2), dt.date(2025, 11, 3)
-    result = runner_conn.execute("SELECT metrics.backfill_date_range(%s, %s)", (nov1, nov3)).fetchone()
+    result = runner_conn.execute(
+        "SELECT metrics.backfill_date_range(%s, %s)", (nov1, nov3)
+    ).fetchone()
     assert result is not None and result[0]["status"] == "succeeded"
     got = rows(
         runner_conn,
@@ -304,7 +442,9 @@ def test_fall_back_day_has_25_hours(seeded: dict[str, str], runner_conn: psycopg
     assert got == [(nov1, 1, 1), (nov2, 3, 2), (nov3, 4, 1)]
 
 
-def test_utc_business_day_differs(seeded: dict[str, str], runner_conn: psycopg.Connection[Any]) -> None:
+def test_utc_business_day_differs(
+    seeded: dict[str, str], runner_conn: psycopg.Connection[Any]
+) -> None:
     """In UTC, L2 (2025-03-09 03:30Z) and L4 belong to the next day."""
     set_setting(runner_conn, "business_timezone", "UTC")
     try:

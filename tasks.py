@@ -1,0 +1,128 @@
+"""Developer and operator tasks (`invoke --list`). Each is a thin wrapper over the `revops` CLI
+(revops.cli.main) or a test/lint tool, so everything here also works without invoke."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from invoke import Context, Exit, task
+
+ROOT = Path(__file__).resolve().parent
+PY = sys.executable
+
+
+def _revops(*args: str) -> None:
+    from revops.cli import main
+
+    code = main(list(args))
+    if code != 0:
+        raise Exit(code=code)
+
+
+def second_postgres_bin() -> Path | None:
+    """A system PostgreSQL (not 18) to run the database suite on a second major version."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    for initdb in found:
+        if initdb.parent.parent.name != "18":
+            return initdb.parent
+    return None
+
+
+@task(help={"bootstrap": "also bootstrap both databases"})
+def up(c: Context, bootstrap: bool = False) -> None:
+    """Start the embedded PostgreSQL in ./.revops (initialised on first use)."""
+    _revops("up", *(["--bootstrap"] if bootstrap else []))
+
+
+@task
+def down(c: Context) -> None:
+    """Stop the embedded PostgreSQL (the data stays in ./.revops)."""
+    _revops("down")
+
+
+@task(help={"timezone": "business time zone, e.g. America/New_York (default: keep / UTC)"})
+def bootstrap(c: Context, timezone: str = "") -> None:
+    """Create roles, both databases, the FDW, tables and functions on the targeted server
+    (the embedded one, or the server the PG* variables point at). Idempotent."""
+    _revops("bootstrap", *(["--timezone", timezone] if timezone else []))
+
+
+@task(help={"scale": "generator scale (default 0.02)", "seed": "random seed"})
+def demo(c: Context, scale: float = 0.02, seed: int = 42) -> None:
+    """Run the whole pipeline locally: start, bootstrap, generate, backfill, summarise."""
+    _revops("demo", "--scale", str(scale), "--seed", str(seed))
+
+
+@task(help={"scale": "1 = 200k leads, 50k opportunities, 1M activities", "seed": "random seed"})
+def generate(c: Context, scale: float = 1.0, seed: int = 42) -> None:
+    """Replace crm.* with deterministic synthetic CRM data."""
+    _revops("generate", "--scale", str(scale), "--seed", str(seed))
+
+
+@task(help={"trigger": "systemd | github | manual | backfill", "date": "one day (YYYY-MM-DD)"})
+def run(c: Context, trigger: str = "manual", date: str = "") -> None:
+    """Compute yesterday plus the lookback days and any recent day never computed."""
+    _revops("run", "--trigger", trigger, *(["--date", date] if date else []))
+
+
+@task(
+    help={
+        "days": "the N days ending yesterday",
+        "from_date": "first day (with --to-date)",
+        "to_date": "last day, inclusive",
+        "resume": "skip days that already have a successful run",
+    }
+)
+def backfill(
+    c: Context, days: int = 0, from_date: str = "", to_date: str = "", resume: bool = False
+) -> None:
+    """Recompute a range of days set-based, one transaction per chunk, with progress."""
+    args = ["--days", str(days)] if days else ["--from", from_date, "--to", to_date]
+    _revops("backfill", *args, *(["--resume"] if resume else []))
+
+
+@task(help={"json": "machine-readable output"})
+def status(c: Context, json: bool = False) -> None:
+    """Recent runs, newest day per table, freshness (fails when stale)."""
+    _revops("status", *(["--json"] if json else []))
+
+
+@task(help={"role": "bi (default), runner, etl or admin"})
+def psql(c: Context, role: str = "bi") -> None:
+    """Open psql on the embedded server as a revops role (password from .revops/pgpass)."""
+    _revops("psql", "--role", role)
+
+
+@task
+def lint(c: Context) -> None:
+    """ruff (lint + format check) and mypy --strict on the package and tasks.py."""
+    c.run(f"{PY} -m ruff check .", pty=False)
+    c.run(f"{PY} -m ruff format --check .", pty=False)
+    c.run(f"{PY} -m mypy", pty=False)
+
+
+@task(
+    help={
+        "quick": "unit tests only (no database)",
+        "pg_bin": "bin directory of a second PostgreSQL for the database suite "
+        "(default: a system PostgreSQL other than 18 under /usr/lib/postgresql)",
+    }
+)
+def test(c: Context, quick: bool = False, pg_bin: str = "") -> None:
+    """All tests: unit + infra + database suite on the embedded PostgreSQL 18, then the database
+    suite again on a second PostgreSQL major version (15 here; required when CI=true)."""
+    pytest = f"{PY} -m pytest"
+    if quick:
+        c.run(f"{pytest} tests/unit", pty=False)
+        return
+    c.run(f"{pytest} tests", pty=False)
+    second = Path(pg_bin) if pg_bin else second_postgres_bin()
+    if second is None:
+        message = "no second PostgreSQL found under /usr/lib/postgresql (apt-get install postgresql-15)"
+        if os.environ.get("CI"):
+            raise Exit(message, code=1)
+        print(f"NOTE: {message}; the database suite ran on PostgreSQL 18 only", file=sys.stderr)
+        return
+    c.run(f"{pytest} tests/db --pg-bin {second}", pty=False)
