@@ -120,7 +120,9 @@ def test(c: Context, quick: bool = False, pg_bin: str = "") -> None:
     c.run(f"{pytest} tests", pty=False)
     second = Path(pg_bin) if pg_bin else second_postgres_bin()
     if second is None:
-        message = "no second PostgreSQL found under /usr/lib/postgresql (apt-get install postgresql-15)"
+        message = (
+            "no second PostgreSQL found under /usr/lib/postgresql (apt-get install postgresql-15)"
+        )
         if os.environ.get("CI"):
             raise Exit(message, code=1)
         print(f"NOTE: {message}; the database suite ran on PostgreSQL 18 only", file=sys.stderr)

@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+
 from revops import config
 from revops.bootstrap import bootstrap
 from revops.db import connect

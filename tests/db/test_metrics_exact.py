@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from conftest import insert_rows, reset_crm, reset_metrics, set_setting
 
 pytestmark = pytest.mark.db

@@ -1,0 +1,186 @@
+"""The `revops` command line, run as a subprocess against the test server (as users run it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conftest import insert_rows, reset_crm, reset_metrics, role_connection
+from revops import config
+
+pytestmark = pytest.mark.db
+
+
+def revops(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "revops.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_env(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    etl = role_connection(pg_env, "revops_etl", config.source_db_name(pg_env))
+    runner = role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env))
+    reset_crm(etl)
+    reset_metrics(runner)
+    today = dt.datetime.now(dt.UTC).date()
+    insert_rows(
+        etl,
+        "leads",
+        [
+            {
+                "lead_id": f"L{i}",
+                "lead_source": "Web",
+                "status": "Open",
+                "created_at": dt.datetime.combine(
+                    today - dt.timedelta(days=i), dt.time(12), dt.UTC
+                ),
+            }
+            for i in range(1, 40)
+        ],
+    )
+    try:
+        yield pg_env
+    finally:
+        reset_crm(etl)
+        reset_metrics(runner)
+        etl.close()
+        runner.close()
+
+
+def run_log(env: dict[str, str]) -> list[tuple[Any, ...]]:
+    with role_connection(env, "revops_runner", config.metrics_db_name(env)) as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT metric_date, status, trigger FROM metrics.run_log ORDER BY run_id"
+            )
+        ]
+
+
+def test_run_one_day_json(cli_env: dict[str, str]) -> None:
+    proc = revops(cli_env, "run", "--date", "2025-06-02", "--trigger", "github", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert [r["status"] for r in result] == ["succeeded"]
+    assert run_log(cli_env)[-1] == (dt.date(2025, 6, 2), "succeeded", "github")
+
+
+def test_backfill_in_chunks_with_progress_and_resume(cli_env: dict[str, str]) -> None:
+    reset_metrics(role_connection(cli_env, "revops_runner", config.metrics_db_name(cli_env)))
+    proc = revops(
+        cli_env, "backfill", "--from", "2025-06-01", "--to", "2025-06-10", "--chunk-days", "4"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "[3/3] 2025-06-09..2025-06-10: succeeded" in proc.stderr
+    assert len(run_log(cli_env)) == 10
+    proc = revops(cli_env, "backfill", "--from", "2025-06-01", "--to", "2025-06-12", "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert "10 of 12 days already done" in proc.stderr
+    days = [d for d, _, _ in run_log(cli_env)]
+    assert days[-2:] == [dt.date(2025, 6, 11), dt.date(2025, 6, 12)]
+    assert all(t == "backfill" for _, _, t in run_log(cli_env))
+
+
+def test_status_stale_then_fresh_after_daily_run(cli_env: dict[str, str]) -> None:
+    reset_metrics(role_connection(cli_env, "revops_runner", config.metrics_db_name(cli_env)))
+    proc = revops(cli_env, "status", "--json")
+    assert proc.returncode == 3, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["fresh"] is False
+    assert report["last_successful_day"] is None
+
+    proc = revops(cli_env, "run", "--trigger", "systemd", "--horizon", "5")
+    assert proc.returncode == 0, proc.stderr
+    # yesterday + 3 lookback days; the 5-day horizon adds the one day before them
+    assert "running 5 day(s)" in proc.stderr
+    proc = revops(cli_env, "status")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "FRESH" in proc.stdout
+    # a second scheduled run recomputes only the lookback window: nothing is missing now
+    proc = revops(cli_env, "run", "--trigger", "systemd", "--horizon", "5")
+    assert "running 4 day(s)" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("backfill", "--from", "2025-06-10", "--to", "2025-06-01"), "is after"),
+        (("backfill", "--from", "2025-06-10"), "--from needs --to"),
+        (("backfill", "--days", "0"), "must be at least 1"),
+        (("run", "--date", "2999-01-01"), "after today"),
+        (("run", "--date", "yesterday"), "not a date"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_clear_message(
+    cli_env: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
+    before = run_log(cli_env)
+    proc = revops(cli_env, *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert run_log(cli_env) == before
+
+
+def test_no_password_in_any_output(cli_env: dict[str, str]) -> None:
+    secrets = config.load_local_secrets(config.revops_home(cli_env))
+    outputs = [
+        revops(cli_env, "status", "--json"),
+        revops(cli_env, "run", "--date", "2025-06-03", "-v"),
+        revops(cli_env, "bootstrap", "-v"),
+    ]
+    for proc in outputs:
+        for value in secrets.values():
+            assert value not in proc.stdout + proc.stderr
+
+
+def test_cannot_connect_exit_4(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "PGHOST": "127.0.0.1", "PGPORT": "1", "PGUSER": "nobody", "PGPASSWORD": "x"}
+    proc = revops(env, "status")
+    assert proc.returncode == 4
+    assert "cannot connect" in proc.stderr
+
+
+def test_psql_on_embedded_server(cli_env: dict[str, str]) -> None:
+    proc = revops(
+        cli_env,
+        "psql",
+        "--role",
+        "runner",
+        "-At",
+        "-c",
+        "SELECT (metrics.backfill_date_range('2025-01-01', '2025-01-31'))->>'status'",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "succeeded"
+    proc = revops(cli_env, "psql", "-At", "-c", "SELECT count(*) FROM crm_remote.leads")
+    assert proc.returncode != 0
+    assert "permission denied" in proc.stderr
+
+
+def test_postgres_computes_the_same_scram_verifier(pg_env: dict[str, str]) -> None:
+    from conftest import admin_connection
+    from revops.bootstrap import verifier_matches
+
+    with admin_connection(pg_env) as conn:
+        conn.execute("CREATE ROLE revops_scram_probe LOGIN PASSWORD 'correct horse'")
+        try:
+            row = conn.execute(
+                "SELECT rolpassword FROM pg_authid WHERE rolname = 'revops_scram_probe'"
+            ).fetchone()
+        finally:
+            conn.execute("DROP ROLE revops_scram_probe")
+    assert row is not None
+    assert verifier_matches(row[0], "correct horse")
+    assert not verifier_matches(row[0], "wrong horse")
