@@ -1,0 +1,213 @@
+"""Code bundle: how the project's code travels to the host.
+
+`pulumi up` packs the working tree's deployable files (pyproject.toml, README.md, runner/, db/,
+infra/host/, docs/) plus an optional wheelhouse (dist/wheelhouse/*.whl, made by
+infra/host/build-wheelhouse.sh) into one reproducible tar.gz, named by its sha256, and uploads it
+to a private, encrypted, TLS-only S3 bucket. The user data names the object and its sha256; the
+host downloads it with its instance role, checks the hash and installs exactly that code. So the
+host always runs the code of the stack's last `up`, and a code change is a new sha256: new user
+data, a replaced instance, the same data volume.
+
+The archive is reproducible (sorted entries, fixed mtime/owner/mode, gzip without timestamp), so
+an unchanged tree gives the same sha256 and `pulumi up` changes nothing.
+
+Without a wheelhouse the host installs the dependencies from PyPI, which needs internet egress
+(NAT); with the default VPC endpoints and no NAT, build the wheelhouse first (docs/DEPLOY.md).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INCLUDE_FILES = ("pyproject.toml", "README.md", "LICENSE")
+INCLUDE_DIRS = ("runner", "db", "infra/host", "docs")
+WHEELHOUSE = Path("dist") / "wheelhouse"
+EXCLUDED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+
+
+@dataclass(frozen=True)
+class BuiltBundle:
+    path: Path
+    sha256: str
+    files: tuple[str, ...]
+    has_wheels: bool
+
+    @property
+    def key(self) -> str:
+        return f"bundles/revops-{self.sha256}.tar.gz"
+
+
+def _wanted(rel: Path) -> bool:
+    if any(part in EXCLUDED_PARTS or part.endswith(".egg-info") for part in rel.parts):
+        return False
+    return not rel.name.endswith(EXCLUDED_SUFFIXES)
+
+
+def bundle_members(root: Path = REPO_ROOT) -> list[tuple[str, Path]]:
+    """(archive name, source path) of every file that goes into the bundle, sorted."""
+    members: dict[str, Path] = {}
+    for name in INCLUDE_FILES:
+        if (root / name).is_file():
+            members[name] = root / name
+    for directory in INCLUDE_DIRS:
+        base = root / directory
+        if not base.is_dir():
+            continue
+        for path in base.rglob("*"):
+            rel = path.relative_to(root)
+            if path.is_file() and not path.is_symlink() and _wanted(rel):
+                members[rel.as_posix()] = path
+    wheels = root / WHEELHOUSE
+    if wheels.is_dir():
+        for path in wheels.glob("*.whl"):
+            members[f"wheels/{path.name}"] = path
+    return sorted(members.items())
+
+
+def _tar_bytes(members: list[tuple[str, Path]]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, path in members:
+            data = path.read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def build_bundle(out_dir: Path, root: Path = REPO_ROOT) -> BuiltBundle:
+    """Write the reproducible bundle to out_dir/revops-<sha256>.tar.gz (atomically)."""
+    members = bundle_members(root)
+    if not any(name == "pyproject.toml" for name, _ in members):
+        raise FileNotFoundError(f"{root} has no pyproject.toml: not the project root")
+    data = _tar_bytes(members)
+    sha = hashlib.sha256(data).hexdigest()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"revops-{sha}.tar.gz"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    names = tuple(name for name, _ in members)
+    return BuiltBundle(path, sha, names, any(n.startswith("wheels/") for n in names))
+
+
+def default_out_dir() -> Path:
+    """Where bundles are written: $REVOPS_BUNDLE_DIR, else dist/bundles (git-ignored)."""
+    return Path(os.environ.get("REVOPS_BUNDLE_DIR") or REPO_ROOT / "dist" / "bundles")
+
+
+class CodeBundle(pulumi.ComponentResource):
+    """Private encrypted bucket holding the code bundle of this stack."""
+
+    bucket: aws.s3.Bucket
+    object: aws.s3.BucketObjectv2
+    built: BuiltBundle
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        built: BuiltBundle,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("revops:infra:CodeBundle", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.built = built
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket_prefix=f"{settings.name}-code-"[:37].lower(),
+            force_destroy=True,  # holds only rebuildable bundles
+            tags={"revops:stack": settings.stack},
+            opts=child,
+        )
+        block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "DenyInsecureTransport",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": [arn, f"{arn}/*"],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
+        )
+        self.object = aws.s3.BucketObjectv2(
+            f"{name}-object",
+            bucket=self.bucket.id,
+            key=built.key,
+            source=pulumi.FileAsset(str(built.path)),
+            content_type="application/gzip",
+            server_side_encryption="AES256",
+            metadata={"sha256": built.sha256},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[encryption]),
+        )
+        self.register_outputs({"bucket": self.bucket.id, "key": built.key})
+
+    @property
+    def uri(self) -> pulumi.Output[str]:
+        return pulumi.Output.concat("s3://", self.bucket.id, "/", self.built.key)
+
+    @property
+    def object_arn(self) -> pulumi.Output[str]:
+        return pulumi.Output.concat(self.bucket.arn, "/", self.built.key)

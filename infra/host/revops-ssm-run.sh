@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# revops-ssm-run ACTION [DAYS]: what the stack's SSM document runs on the host (as root).
+#   run          start revops-metrics.service (yesterday plus lookback), wait for it
+#   backfill N   start revops-backfill@N.service (the last N days), wait for it
+# Prints the run's journal so the SSM command output (and the GitHub Actions log) shows it,
+# and exits with the unit's result. An already running unit is waited for, not started twice.
+set -euo pipefail
+
+action=${1:-run}
+days=${2:-0}
+case $action in
+run) unit=revops-metrics.service ;;
+backfill)
+    if [[ ! $days =~ ^[1-9][0-9]{0,3}$ ]]; then
+        echo "revops-ssm-run: backfill needs a number of days (1-9999), got '$days'" >&2
+        exit 2
+    fi
+    unit="revops-backfill@${days}.service"
+    ;;
+*)
+    echo "revops-ssm-run: unknown action '$action' (run or backfill)" >&2
+    exit 2
+    ;;
+esac
+
+rc=0
+systemctl start "$unit" || rc=$?
+invocation=$(systemctl show --property=InvocationID --value "$unit")
+if [[ -n $invocation ]]; then
+    journalctl --no-pager --output=cat "_SYSTEMD_INVOCATION_ID=$invocation" || true
+fi
+if [[ $rc != 0 ]]; then
+    echo "revops-ssm-run: $unit failed (exit $rc); see journalctl -u $unit" >&2
+fi
+exit "$rc"

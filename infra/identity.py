@@ -1,0 +1,104 @@
+"""IAM: the host's instance role, with only what the host needs.
+
+- SSM: the AWS managed `AmazonSSMManagedInstanceCore` policy (SSM.1: the instance is managed by
+  Systems Manager; Session Manager replaces SSH).
+- `secretsmanager:GetSecretValue` on exactly this stack's four database secrets.
+- `s3:GetObject` on exactly this stack's code bundle object.
+
+No wildcard action anywhere (IAM.1/IAM.21); the trust policy lets only EC2 assume the role.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.settings import Settings
+
+SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+
+def host_policy_document(secret_arns: list[str], bundle_object_arn: str) -> str:
+    """The inline policy of the instance role (pure: unit-tested directly)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReadOwnDatabaseSecrets",
+                    "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue"],
+                    "Resource": sorted(secret_arns),
+                },
+                {
+                    "Sid": "ReadOwnCodeBundle",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject"],
+                    "Resource": [bundle_object_arn],
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+class HostIdentity(pulumi.ComponentResource):
+    """Instance role, its policies and instance profile."""
+
+    role: aws.iam.Role
+    instance_profile: aws.iam.InstanceProfile
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        secret_arns: Mapping[str, pulumi.Input[str]],
+        bundle_object_arn: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("revops:infra:HostIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name_prefix=f"{settings.name}-host-"[:38],
+            description=f"RevOps {settings.stack}: the PostgreSQL host (SSM, its own secrets)",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            tags={"revops:stack": settings.stack},
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ssm-core",
+            role=self.role.name,
+            policy_arn=SSM_CORE_POLICY_ARN,
+            opts=child,
+        )
+        arns = list(secret_arns.values())
+        aws.iam.RolePolicy(
+            f"{name}-read-own",
+            role=self.role.id,
+            policy=pulumi.Output.all(bundle_object_arn, *arns).apply(
+                lambda values: host_policy_document(list(values[1:]), values[0])
+            ),
+            opts=child,
+        )
+        self.instance_profile = aws.iam.InstanceProfile(
+            f"{name}-profile",
+            name_prefix=f"{settings.name}-host-"[:38],
+            role=self.role.name,
+            opts=child,
+        )
+        self.register_outputs({"role_arn": self.role.arn})

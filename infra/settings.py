@@ -1,0 +1,211 @@
+"""Stack configuration: every key, its safe default, and its validation.
+
+Only `aws:region` is required. Keys live in the project namespace (`pulumi config set
+revops-metrics:instance_type t3.medium`, or just `pulumi config set instance_type t3.medium`).
+Lists (allowed_cidrs, allowed_security_group_ids) are set as JSON or comma-separated strings,
+or with `pulumi config set --path 'allowed_cidrs[0]' 10.0.0.0/16`.
+
+| key | default | meaning |
+|---|---|---|
+| instance_type | t3.small | EC2 type; a Graviton type (t4g, m7g, ...) switches the AMI and wheels to arm64 |
+| ami_id | latest Amazon Linux 2023 | pin an AMI; unset = newest AL2023 at first `up` (later AMIs are ignored) |
+| postgres_major | 16 | PostgreSQL major from the AL2023 repositories (15, 16 or 17) |
+| data_volume_size_gib | 20 | gp3 data volume for PGDATA (grow it later; never shrink) |
+| root_volume_size_gib | 16 | encrypted gp3 root volume |
+| vpc_id / subnet_id | default VPC, its first default subnet | where the host lives |
+| allowed_cidrs | none | CIDRs that may reach 5432 (TLS + scram); none = no ingress rule at all |
+| allowed_security_group_ids | none | security groups that may reach 5432 |
+| associate_public_ip | false | give the host a public IPv4 address (EC2.9: leave off) |
+| create_vpc_endpoints | true | interface endpoints (SSM, Secrets Manager) + S3 gateway endpoint |
+| business_timezone | UTC | the metrics' business time zone, also the timer's |
+| run_time | 06:30 | daily run time (HH:MM, business time zone) |
+| github_repository | unset (off) | owner/name allowed to run the metrics through SSM via OIDC |
+| github_branch | main | the branch of that repository allowed to assume the role |
+| github_oidc_provider_arn | unset (create) | reuse the account's existing GitHub OIDC provider |
+| secret_recovery_window_days | 7 | Secrets Manager recovery window on delete (0 = immediately) |
+| source_db / metrics_db | revops_training / revops_metrics | database names |
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+POSTGRES_MAJORS = (15, 16, 17)
+_INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z]+)(?P<gen>\d+)(?P<attrs>[a-z-]*)\.[a-z0-9]+$")
+_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_BRANCH = re.compile(r"^[A-Za-z0-9._/-]+$")
+_DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_RUN_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class SettingsError(ValueError):
+    """A stack config value is invalid (the message names the key)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated stack configuration (see the module docstring for each key)."""
+
+    stack: str
+    region: str
+    instance_type: str = "t3.small"
+    ami_id: str | None = None
+    postgres_major: int = 16
+    data_volume_size_gib: int = 20
+    root_volume_size_gib: int = 16
+    vpc_id: str | None = None
+    subnet_id: str | None = None
+    allowed_cidrs: tuple[str, ...] = ()
+    allowed_security_group_ids: tuple[str, ...] = ()
+    associate_public_ip: bool = False
+    create_vpc_endpoints: bool = True
+    business_timezone: str = "UTC"
+    run_time: str = "06:30"
+    github_repository: str | None = None
+    github_branch: str = "main"
+    github_oidc_provider_arn: str | None = None
+    secret_recovery_window_days: int = 7
+    source_db: str = "revops_training"
+    metrics_db: str = "revops_metrics"
+
+    @property
+    def name(self) -> str:
+        """Prefix of every physical resource name: revops-<stack>."""
+        return f"revops-{self.stack}"
+
+    @property
+    def architecture(self) -> str:
+        """EC2 architecture of the instance type: arm64 for Graviton (t4g, m7g, ...)."""
+        match = _INSTANCE_TYPE.match(self.instance_type)
+        if match and "g" in match.group("attrs"):
+            return "arm64"
+        return "x86_64"
+
+    @property
+    def github_enabled(self) -> bool:
+        return self.github_repository is not None
+
+
+def _as_list(raw: str | None, key: str) -> tuple[str, ...]:
+    if raw is None or not raw.strip():
+        return ()
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise SettingsError(f"{key}: not a JSON list") from exc
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(f"{key}: must be a list of strings")
+        items = [v.strip() for v in value]
+    else:
+        items = [v.strip() for v in text.split(",")]
+    return tuple(v for v in items if v)
+
+
+def _as_bool(raw: str | None, key: str, default: bool) -> bool:
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("true", "yes", "1", "on"):
+        return True
+    if lowered in ("false", "no", "0", "off"):
+        return False
+    raise SettingsError(f"{key}: expected true or false, got {raw!r}")
+
+
+def _as_int(raw: str | None, key: str, default: int, low: int, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{key}: expected an integer, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise SettingsError(f"{key}: {value} is outside {low}..{high}")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise SettingsError(f"allowed_cidrs: {value!r} is not a network address/prefix") from exc
+    if network.prefixlen == 0:
+        raise SettingsError(
+            f"allowed_cidrs: {value} would open PostgreSQL to the whole internet; "
+            "use SSM port forwarding or list your networks"
+        )
+    return str(network)
+
+
+def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) -> Settings:
+    """Build `Settings` from a raw getter (pulumi.Config.get, or a dict's get in tests)."""
+    if not region:
+        raise SettingsError("aws:region is not set: pulumi config set aws:region us-east-1")
+    instance_type = (get("instance_type") or "t3.small").strip()
+    if not _INSTANCE_TYPE.match(instance_type):
+        raise SettingsError(f"instance_type: {instance_type!r} is not an EC2 instance type")
+    major = _as_int(get("postgres_major"), "postgres_major", 16, 0, 99)
+    if major not in POSTGRES_MAJORS:
+        raise SettingsError(f"postgres_major: {major} not in {POSTGRES_MAJORS} (AL2023 packages)")
+    timezone = (get("business_timezone") or "UTC").strip()
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"business_timezone: unknown time zone {timezone!r}") from exc
+    run_time = (get("run_time") or "06:30").strip()
+    if not _RUN_TIME.match(run_time):
+        raise SettingsError(f"run_time: expected HH:MM (24h), got {run_time!r}")
+    repository = (get("github_repository") or "").strip() or None
+    if repository is not None and not _REPO.match(repository):
+        raise SettingsError(f"github_repository: expected owner/name, got {repository!r}")
+    branch = (get("github_branch") or "main").strip()
+    if not _BRANCH.match(branch) or "*" in branch:
+        raise SettingsError(f"github_branch: {branch!r} is not a plain branch name")
+    groups = _as_list(get("allowed_security_group_ids"), "allowed_security_group_ids")
+    for group in groups:
+        if not _SG_ID.match(group):
+            raise SettingsError(f"allowed_security_group_ids: {group!r} is not a security group id")
+    databases = {}
+    for key, default in (("source_db", "revops_training"), ("metrics_db", "revops_metrics")):
+        value = (get(key) or default).strip()
+        if not _DB_NAME.match(value):
+            raise SettingsError(f"{key}: {value!r} is not a plain lowercase identifier")
+        databases[key] = value
+    recovery = _as_int(get("secret_recovery_window_days"), "secret_recovery_window_days", 7, 0, 30)
+    if 0 < recovery < 7:
+        raise SettingsError("secret_recovery_window_days: 0 or 7..30 (Secrets Manager limits)")
+    return Settings(
+        stack=stack,
+        region=region,
+        instance_type=instance_type,
+        ami_id=(get("ami_id") or "").strip() or None,
+        postgres_major=major,
+        data_volume_size_gib=_as_int(
+            get("data_volume_size_gib"), "data_volume_size_gib", 20, 1, 16384
+        ),
+        root_volume_size_gib=_as_int(
+            get("root_volume_size_gib"), "root_volume_size_gib", 16, 8, 1024
+        ),
+        vpc_id=(get("vpc_id") or "").strip() or None,
+        subnet_id=(get("subnet_id") or "").strip() or None,
+        allowed_cidrs=tuple(_cidr(c) for c in _as_list(get("allowed_cidrs"), "allowed_cidrs")),
+        allowed_security_group_ids=groups,
+        associate_public_ip=_as_bool(get("associate_public_ip"), "associate_public_ip", False),
+        create_vpc_endpoints=_as_bool(get("create_vpc_endpoints"), "create_vpc_endpoints", True),
+        business_timezone=timezone,
+        run_time=run_time,
+        github_repository=repository,
+        github_branch=branch,
+        github_oidc_provider_arn=(get("github_oidc_provider_arn") or "").strip() or None,
+        secret_recovery_window_days=recovery,
+        source_db=databases["source_db"],
+        metrics_db=databases["metrics_db"],
+    )

@@ -1,0 +1,123 @@
+"""The stack: settings -> network, secrets, code bundle, IAM, host, SSM document, GitHub role.
+
+`build()` is what infra/__main__.py runs and what tests call under Pulumi mocks. Outputs:
+instance_id, private_ip, secret_arns, ssm_document_name, github_role_arn (null when off),
+plus the data volume, security group and bundle location for operators.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from infra.bundle import CodeBundle, build_bundle, default_out_dir
+from infra.cloud_init import HostEnv, render_user_data
+from infra.commands import MetricsCommand
+from infra.github import GitHubAccess
+from infra.identity import HostIdentity
+from infra.instance import DatabaseHost
+from infra.network import Network
+from infra.secrets import DatabaseSecrets
+from infra.settings import Settings, load_settings
+
+
+def current_settings() -> Settings:
+    """Settings from the stack config (project namespace) and aws:region."""
+    config = pulumi.Config()
+    region = pulumi.Config("aws").get("region") or ""
+    return load_settings(config.get, stack=pulumi.get_stack(), region=region)
+
+
+def build(settings: Settings | None = None) -> dict[str, Any]:
+    """Declare every resource; returns the components (tests inspect them)."""
+    settings = settings or current_settings()
+    name = settings.name
+
+    network = Network(f"{name}-network", settings)
+    secrets = DatabaseSecrets(f"{name}-secrets", settings)
+    built = build_bundle(default_out_dir())
+    if settings.create_vpc_endpoints and not settings.associate_public_ip and not built.has_wheels:
+        pulumi.log.warn(
+            "the code bundle has no wheelhouse and the host has no internet route by default "
+            "(VPC endpoints, no NAT): run infra/host/build-wheelhouse.sh before `pulumi up` "
+            "or the host cannot install the Python dependencies (docs/DEPLOY.md)"
+        )
+    bundle = CodeBundle(f"{name}-code", settings, built)
+    identity = HostIdentity(
+        f"{name}-identity",
+        settings,
+        secret_arns=secrets.arns,
+        bundle_object_arn=bundle.object_arn,
+    )
+    hba_cidrs = settings.allowed_cidrs + (
+        (network.vpc_cidr,) if settings.allowed_security_group_ids else ()
+    )
+    arns = secrets.arns
+
+    def user_data(volume_id: pulumi.Output[str]) -> pulumi.Output[str]:
+        return pulumi.Output.all(
+            bundle.uri, volume_id, arns["etl"], arns["fdw_reader"], arns["runner"], arns["bi"]
+        ).apply(
+            lambda v: render_user_data(
+                HostEnv(
+                    stack=settings.stack,
+                    region=settings.region,
+                    bundle_uri=v[0],
+                    bundle_sha256=built.sha256,
+                    data_volume_id=v[1],
+                    postgres_major=settings.postgres_major,
+                    business_timezone=settings.business_timezone,
+                    run_time=settings.run_time,
+                    hba_cidrs=hba_cidrs,
+                    source_db=settings.source_db,
+                    metrics_db=settings.metrics_db,
+                    etl_secret_id=v[2],
+                    fdw_reader_secret_id=v[3],
+                    runner_secret_id=v[4],
+                    bi_secret_id=v[5],
+                )
+            )
+        )
+
+    host = DatabaseHost(
+        f"{name}-host",
+        settings,
+        subnet_id=network.subnet_id,
+        availability_zone=network.availability_zone,
+        security_group_id=network.security_group.id,
+        instance_profile=identity.instance_profile.name,
+        user_data=user_data,
+        opts=pulumi.ResourceOptions(depends_on=[bundle, identity, *network.endpoints]),
+    )
+    command = MetricsCommand(f"{name}-ops", settings)
+    github: GitHubAccess | None = None
+    if settings.github_enabled:
+        github = GitHubAccess(
+            f"{name}-github",
+            settings,
+            document_arn=command.document.arn,
+            instance_arn=host.instance.arn,
+        )
+
+    pulumi.export("instance_id", host.instance.id)
+    pulumi.export("private_ip", host.instance.private_ip)
+    pulumi.export("secret_arns", arns)
+    pulumi.export("runner_secret_arn", arns["runner"])
+    pulumi.export("ssm_document_name", command.document.name)
+    pulumi.export("github_role_arn", github.role.arn if github else None)
+    pulumi.export("data_volume_id", host.data_volume.id)
+    pulumi.export("security_group_id", network.security_group.id)
+    pulumi.export("bundle_uri", bundle.uri)
+    pulumi.export("bundle_sha256", built.sha256)
+    pulumi.export("region", settings.region)
+    return {
+        "settings": settings,
+        "network": network,
+        "secrets": secrets,
+        "bundle": bundle,
+        "identity": identity,
+        "host": host,
+        "command": command,
+        "github": github,
+    }
