@@ -9,7 +9,6 @@ camelCase keys the providers return; unknown invokes fail the test (every invoke
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,14 @@ SUBNETS = {
 }
 AMI = "ami-0a1b2c3d4e5f60718"
 MOCK_PASSWORD_PREFIX = "MockPw0"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret on the wire
+
+
+def unwrap_secret(value: Any) -> tuple[Any, bool]:
+    """(plain value, was it sent as a secret) for a mock resource input."""
+    if isinstance(value, dict) and SECRET_SIG in value:
+        return value["value"], True
+    return value, False
 
 
 @dataclass
@@ -57,7 +64,9 @@ class Mocks(pulumi.runtime.Mocks):
             outputs["result"] = f"{MOCK_PASSWORD_PREFIX}{n:03d}" + "x" * 33
         elif typ == "aws:secretsmanager/secret:Secret":
             prefix = args.inputs.get("namePrefix", args.name)
-            rid = outputs["arn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{prefix}AbC{n:03d}"
+            rid = outputs["arn"] = (
+                f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{prefix}AbC{n:03d}"
+            )
             outputs["name"] = f"{prefix}AbC{n:03d}"
         elif typ == "aws:ec2/instance:Instance":
             rid = f"i-0{n:016x}"
@@ -137,6 +146,7 @@ class Program:
     mocks: Mocks
     components: dict[str, Any]
     resolved: dict[str, tuple[Any, bool]]  # name -> (value, is_secret)
+    # Mock inputs arrive deserialized; a secret input is {SECRET_SIG: ..., "value": v}.
     exports: dict[str, Any]
     declared: list[Declared]
 
@@ -175,7 +185,6 @@ def run_program(config: dict[str, str], bundle_dir: Path) -> Program:
 
     def record(args: pulumi.ResourceTransformationArgs) -> None:
         declared.append(Declared(args.type_, args.name, args.resource, args.props, args.opts))
-        return None
 
     @pulumi.runtime.test
     def program() -> Any:
@@ -190,8 +199,6 @@ def run_program(config: dict[str, str], bundle_dir: Path) -> Program:
                     item.props["secret_string"]
                 )
                 watched[f"secret_string:{item.name}"] = item.resource.secret_string  # type: ignore[attr-defined]
-            if item.typ == "random:index/randomPassword:RandomPassword":
-                watched[f"result:{item.name}"] = item.resource.result  # type: ignore[attr-defined]
         host = components["host"]
         watched["user_data"] = host.instance.user_data
         watched["instance_id"] = host.instance.id
@@ -211,6 +218,6 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def default_program(bundle_dir: Path) -> Iterator[Program]:
+def default_program(bundle_dir: Path) -> Program:
     """The stack with only aws:region configured."""
-    yield run_program({"aws:region": REGION}, bundle_dir)
+    return run_program({"aws:region": REGION}, bundle_dir)
