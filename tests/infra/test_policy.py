@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.infra.conftest import (
+from pulumi_harness import (
     DEFAULT_VPC_CIDR,
     MOCK_PASSWORD_PREFIX,
     REGION,
