@@ -136,7 +136,7 @@ def unwrap(value: object) -> Unwrapped:
                 "singer", records=[record], stream=stream if isinstance(stream, str) else None
             )
         if kind in PROTOCOL_TYPES:
-            return Unwrapped("singer", protocol=kind)
+            return Unwrapped("protocol", protocol=kind)
     if "_airbyte_data" in value:
         return _airbyte_data(value)
     if "stream" in value and "data" in value and not _has_id(value):

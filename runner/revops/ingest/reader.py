@@ -1,8 +1,8 @@
 """Streaming readers: bytes in, entries out, never the whole file in memory.
 
-- The first bytes decide the reader (structure, never the name): a first line that is a
-  complete JSON value means **JSON Lines**, read line by line (a bad line is one bad entry, the
-  rest still load); ``[`` means a **JSON array**, streamed element by element with ijson; ``{``
+- The first bytes decide the reader (structure, never the name): ``[`` means a **JSON array**,
+  streamed element by element with ijson; a first line that is a complete JSON value means
+  **JSON Lines**, read line by line (a bad line is one bad entry, the rest still load); ``{``
   spanning lines means **JSON documents** (one, or several concatenated), walked with ijson
   events so ``records`` / ``result.records`` stream record by record; anything else is not JSON.
 - Every byte read is hashed (sha256), including what follows a parse error.
@@ -148,20 +148,19 @@ class Reader:
         raw.push_back(head)
         stream = io.BufferedReader(raw, BUFFER)
         first_line = stripped.split(b"\n", 1)[0]
-        if b"\n" in stripped or len(head) < SNIFF_LIMIT:  # the first line is all there
-            try:
+        complete = False
+        if stripped[:1] != b"[" and (b"\n" in stripped or len(head) < SNIFF_LIMIT):
+            try:  # the first line is all there: is it a whole JSON value?
                 loads(first_line)
                 complete = True
             except (ValueError, RecursionError):
-                complete = False
-        else:
-            complete = False
-        if complete:
-            self.info.reader = "jsonl"
-            yield from self._jsonl(stream)
-        elif stripped[:1] == b"[":
+                pass
+        if stripped[:1] == b"[":
             self.info.reader = "json_array"
             yield from self._array(stream)
+        elif complete:
+            self.info.reader = "jsonl"
+            yield from self._jsonl(stream)
         elif stripped[:1] == b"{":
             self.info.reader = "json_document"
             yield from self._documents(stream)

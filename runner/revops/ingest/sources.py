@@ -164,13 +164,17 @@ def expand(args: Sequence[str]) -> Expansion:
                 stdin_used = True
             continue
         matched = False
+        files: list[Path] = []
         for path in _expand_one(arg):
             if path.is_dir():
                 matched = True
                 _walk_directory(path, seen, out)
             elif path.is_file():
                 matched = True
-                _add_file(path, seen, out)
+                files.append(path)
+        # plans first, so a glob naming a plan and its data files loads them through the plan
+        for path in sorted(files, key=lambda p: read_plan(p) is None):
+            _add_file(path, seen, out)
         if not matched:
             out.not_found.append(arg)
     return out
