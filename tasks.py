@@ -95,6 +95,12 @@ def psql(c: Context, role: str = "bi") -> None:
     _revops("psql", "--role", role)
 
 
+@task(help={"scale": "generator scale (default 1; 2 shows how each number grows)"})
+def bench(c: Context, scale: float = 1.0) -> None:
+    """Benchmark on generated data: prints medians, ratios to one full FDW read, peak memory."""
+    _revops("bench", "--scale", str(scale))
+
+
 @task
 def lint(c: Context) -> None:
     """ruff (lint + format check) and mypy --strict on the package and tasks.py."""

@@ -225,6 +225,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK if report["fresh"] else EXIT_STALE
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from revops.bench import run_benchmark
+
+    run_benchmark(
+        scale=args.scale,
+        seed=args.seed,
+        generate=not args.no_generate,
+        repeats=args.repeats,
+        days=args.days,
+        progress=_progress,
+    )
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from revops.demo import demo
 
@@ -347,6 +361,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     psql.add_argument("--db", help="database (default: revops_metrics; revops_training for etl)")
     psql.set_defaults(func=cmd_psql, passthrough=True)
+
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark: full FDW read vs 365-day backfill vs day-by-day loop vs one daily run",
+        description="Replaces crm.* with generated data (unless --no-generate), then prints"
+        " medians and ratios and writes bench-results/bench-scale-S.json.",
+    )
+    bench.add_argument("--scale", type=float, default=1.0, help="generator scale (default 1)")
+    bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--no-generate", action="store_true", help="measure the data already loaded")
+    bench.add_argument(
+        "--repeats", type=_positive_int, default=3, help="runs per median (default 3)"
+    )
+    bench.add_argument(
+        "--days", type=_positive_int, default=365, help="backfill length (default 365)"
+    )
+    bench.set_defaults(func=cmd_bench)
 
     demo = sub.add_parser(
         "demo", help="start, bootstrap, generate a small data set, backfill, summarise"

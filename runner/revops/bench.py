@@ -1,0 +1,188 @@
+"""`revops bench`: how the metric functions scale, as numbers and ratios (never a timed test).
+
+Measures, on whatever server is targeted (the embedded one by default):
+- sizes of the source tables;
+- one full read through the FDW of every source column the metrics need (the reference: 1x);
+- a 365-day `metrics.backfill_date_range`;
+- a sampled day-by-day loop of `metrics.run_daily_metrics`, scaled to 365 days;
+- a single daily run (yesterday);
+each as the median of several runs, with the ratio to the full read, plus the runner process's
+peak memory, and the `Remote SQL` postgres_fdw sends for each fact table (evidence of what is
+pushed down). Results are printed and written as JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import resource
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from revops import config
+from revops.db import connect, fetch_one
+
+# Every column of crm the metric functions read: the "one full read" reference.
+NEEDED_COLUMNS = {
+    "leads": "lead_id, owner_id, status, lead_source, created_at, is_converted, converted_date,"
+    " converted_opportunity_id, is_deleted",
+    "lead_status_history": "lead_id, changed_at, history_seq, old_status, new_status, is_deleted",
+    "opportunities": "opportunity_id, owner_id, lead_source, amount, stage_name, is_won,"
+    " close_date, created_at, is_deleted",
+    "activities": "owner_id, source_object, type, task_subtype, call_type, activity_date,"
+    " activity_at, created_at, is_child, is_deleted",
+    "reps": "rep_id, name",
+}
+REFRESH_FUNCTIONS = (
+    "refresh_daily_lead_funnel",
+    "refresh_rep_daily_activity",
+    "refresh_rep_daily_pipeline",
+    "refresh_lead_stage_snapshot",
+)
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+def _median_seconds(action: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples), samples
+
+
+def full_fdw_read(conn: Conn) -> None:
+    """Pull every needed column of every row through postgres_fdw into the local executor.
+
+    EXPLAIN ANALYZE runs the foreign scans to completion and discards the rows, so the time is
+    the FDW transfer itself, not Python's.
+    """
+    for table, columns in NEEDED_COLUMNS.items():
+        conn.execute(
+            f"EXPLAIN (ANALYZE, TIMING OFF) SELECT {columns} FROM crm_remote.{table}"  # noqa: S608 - fixed names
+        ).fetchall()
+
+
+def remote_sql_evidence(admin: Conn, day: dt.date) -> dict[str, list[str]]:
+    """The Remote SQL of every foreign scan each refresh function runs for one day (auto_explain)."""
+    messages: list[str] = []
+    admin.add_notice_handler(lambda diag: messages.append(diag.message_primary or ""))
+    admin.execute("LOAD 'auto_explain'")
+    for name, value in (
+        ("auto_explain.log_min_duration", "0"),
+        ("auto_explain.log_nested_statements", "on"),
+        ("auto_explain.log_verbose", "on"),
+        ("client_min_messages", "log"),
+    ):
+        admin.execute("SELECT set_config(%s, %s, false)", (name, value))
+    evidence: dict[str, list[str]] = {}
+    try:
+        for function in REFRESH_FUNCTIONS:
+            messages.clear()
+            with admin.transaction(force_rollback=True):
+                admin.execute(f"SELECT metrics.{function}(%s)", (day,))  # noqa: S608 - fixed names
+            evidence[function] = [
+                line.strip()
+                for message in messages
+                for line in message.splitlines()
+                if "Remote SQL:" in line or "Relations:" in line
+            ]
+    finally:
+        admin.execute("SELECT set_config('client_min_messages', 'notice', false)")
+    return evidence
+
+
+def run_benchmark(
+    env: Mapping[str, str] | None = None,
+    *,
+    scale: float = 1.0,
+    seed: int = 42,
+    generate: bool = True,
+    repeats: int = 3,
+    loop_samples: int = 7,
+    days: int = 365,
+    out_dir: Path | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    report: dict[str, Any] = {"scale": scale, "seed": seed, "days": days, "repeats": repeats}
+    if generate:
+        from revops.generate import load_synthetic
+
+        with connect(config.role_target("revops_etl", env), config.source_db_name(env)) as etl:
+            started = time.perf_counter()
+            report["generated"] = load_synthetic(etl, scale=scale, seed=seed, progress=progress)
+            report["generate_seconds"] = round(time.perf_counter() - started, 2)
+            etl.execute("ANALYZE")
+    with connect(config.admin_target(env), config.source_db_name(env)) as src:
+        report["sizes"] = {
+            str(r[0]): {"rows": int(str(r[1])), "bytes": int(str(r[2]))}
+            for r in src.execute(
+                "SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid)"
+                " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'crm' AND c.relkind = 'r' ORDER BY 1"
+            )
+        }
+        server = fetch_one(src, "SHOW server_version")[0]
+    report["server_version"] = server
+    progress(f"PostgreSQL {server}; sizes: {report['sizes']}")
+
+    with connect(config.role_target("revops_runner", env), config.metrics_db_name(env)) as conn:
+        (yesterday,) = fetch_one(conn, "SELECT metrics.business_today() - 1")
+        if not isinstance(yesterday, dt.date):
+            raise TypeError("metrics.business_today() returned no date")
+        first = yesterday - dt.timedelta(days=days - 1)
+
+        full_read, samples = _median_seconds(lambda: full_fdw_read(conn), repeats)
+        report["full_fdw_read_seconds"] = round(full_read, 3)
+        progress(f"full FDW read of the needed columns: {full_read:.2f}s {samples}")
+
+        def backfill() -> None:
+            conn.execute("SELECT metrics.backfill_date_range(%s, %s, 'manual')", (first, yesterday))
+
+        backfill_s, samples = _median_seconds(backfill, repeats)
+        report["backfill_seconds"] = round(backfill_s, 3)
+        progress(f"{days}-day backfill: {backfill_s:.2f}s {samples}")
+
+        step = max(1, days // loop_samples)
+        sample_days = [first + dt.timedelta(days=i) for i in range(0, days, step)][:loop_samples]
+        started = time.perf_counter()
+        for day in sample_days:
+            conn.execute("SELECT metrics.run_daily_metrics(%s)", (day,))
+        per_day = (time.perf_counter() - started) / len(sample_days)
+        report["loop_seconds_per_day"] = round(per_day, 4)
+        report["loop_seconds_scaled"] = round(per_day * days, 2)
+        progress(f"day-by-day loop: {per_day:.3f}s/day -> {per_day * days:.1f}s for {days} days")
+
+        daily_s, samples = _median_seconds(
+            lambda: conn.execute("SELECT metrics.run_daily_metrics(%s)", (yesterday,)), repeats
+        )
+        report["daily_run_seconds"] = round(daily_s, 4)
+        progress(f"single daily run: {daily_s:.3f}s {samples}")
+
+    with connect(config.admin_target(env), config.metrics_db_name(env)) as admin:
+        report["remote_sql"] = remote_sql_evidence(admin, yesterday)
+
+    report["ratios_to_full_read"] = {
+        "backfill": round(backfill_s / full_read, 3),
+        "loop_365": round(per_day * days / full_read, 2),
+        "daily_run": round(daily_s / full_read, 3),
+    }
+    report["loop_vs_backfill"] = round(per_day * days / backfill_s, 1)
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    progress(
+        "ratios to one full FDW read: "
+        + ", ".join(f"{k} {v}x" for k, v in report["ratios_to_full_read"].items())
+        + f"; loop/backfill {report['loop_vs_backfill']}x; peak RSS {report['peak_rss_mb']} MB"
+    )
+    target = out_dir or config.revops_home(env).parent / "bench-results"
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"bench-scale-{scale:g}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    progress(f"written to {path}")
+    return report
