@@ -180,8 +180,8 @@ class Reader:
             self.info.protocol[unwrapped.protocol] += 1
             return
         if unwrapped.error is not None:
-            yield Bad(
-                position or self._next_position(),
+            yield Bad(  # a whole-document error has no record position
+                position,
                 f"sf CLI error envelope: {unwrapped.error}",
                 _text(value),
             )
