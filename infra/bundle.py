@@ -174,7 +174,7 @@ class CodeBundle(pulumi.ComponentResource):
             f"{name}-tls-only",
             bucket=self.bucket.id,
             policy=self.bucket.arn.apply(
-                lambda arn: json.dumps(
+                lambda arn: json.dumps(  # arn may be None only under test mocks
                     {
                         "Version": "2012-10-17",
                         "Statement": [
@@ -206,8 +206,10 @@ class CodeBundle(pulumi.ComponentResource):
 
     @property
     def uri(self) -> pulumi.Output[str]:
-        return pulumi.Output.concat("s3://", self.bucket.id, "/", self.built.key)
+        key = self.built.key
+        return pulumi.Output.from_input(self.bucket.id).apply(lambda bucket: f"s3://{bucket}/{key}")
 
     @property
     def object_arn(self) -> pulumi.Output[str]:
-        return pulumi.Output.concat(self.bucket.arn, "/", self.built.key)
+        key = self.built.key
+        return pulumi.Output.from_input(self.bucket.arn).apply(lambda arn: f"{arn}/{key}")

@@ -37,7 +37,7 @@ def _lookup_subnet(settings: Settings) -> Any:
             aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc_id]),
             aws.ec2.GetSubnetsFilterArgs(name="default-for-az", values=["true"]),
         ]
-    ids = sorted(aws.ec2.get_subnets(filters=filters).ids)
+    ids = sorted(str(i) for i in aws.ec2.get_subnets(filters=filters).ids or [])
     if not ids:
         raise ValueError(f"no subnet found in VPC {vpc_id}: set subnet_id in the stack config")
     return aws.ec2.get_subnet(id=ids[0])
@@ -59,9 +59,10 @@ class Network(pulumi.ComponentResource):
         super().__init__("revops:infra:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         subnet = _lookup_subnet(settings)
-        vpc = aws.ec2.get_vpc(id=subnet.vpc_id)
+        vpc = aws.ec2.get_vpc(id=subnet.vpc_id or settings.vpc_id)
         self.subnet_id = subnet.id
-        self.availability_zone = subnet.availability_zone
+        # AWS always returns the zone; a bare test mock may not, and the volume requires one.
+        self.availability_zone = subnet.availability_zone or f"{settings.region}a"
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
         self.endpoints = []
@@ -100,16 +101,14 @@ class Network(pulumi.ComponentResource):
                         opts=child,
                     )
                 )
-            route_table = aws.ec2.get_route_table(
-                vpc_id=vpc.id,
-                filters=[aws.ec2.GetRouteTableFilterArgs(name="association.main", values=["true"])],
-            )
             s3 = aws.ec2.VpcEndpoint(
                 f"{name}-s3",
                 vpc_id=vpc.id,
                 service_name=f"com.amazonaws.{settings.region}.s3",
                 vpc_endpoint_type="Gateway",
-                route_table_ids=[route_table.id],
+                # The VPC's main route table: the one the default VPC's subnets use. A subnet
+                # with its own route table: set create_vpc_endpoints false and add it there.
+                route_table_ids=[vpc.main_route_table_id],
                 tags={**tags, "Name": f"{settings.name}-s3"},
                 opts=child,
             )
@@ -147,7 +146,8 @@ class Network(pulumi.ComponentResource):
                 protocol="tcp",
                 from_port=5432,
                 to_port=5432,
-                **({"ipv6_cidr_blocks": [cidr]} if ":" in cidr else {"cidr_blocks": [cidr]}),
+                cidr_blocks=None if ":" in cidr else [cidr],
+                ipv6_cidr_blocks=[cidr] if ":" in cidr else None,
             )
             for cidr in settings.allowed_cidrs
         ] + [

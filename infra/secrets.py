@@ -42,6 +42,19 @@ ROLES = (
 )
 
 
+def secret_json(username: str, dbname: str, password: str) -> str:
+    """The JSON stored in each secret: what `revops` needs to connect as that role."""
+    return json.dumps(
+        {
+            "host": "127.0.0.1",
+            "port": 5432,
+            "dbname": dbname,
+            "username": username,
+            "password": password,
+        }
+    )
+
+
 class DatabaseSecrets(pulumi.ComponentResource):
     """Generated role passwords and their Secrets Manager secrets."""
 
@@ -81,16 +94,8 @@ class DatabaseSecrets(pulumi.ComponentResource):
                 f"{name}-{role.key}",
                 secret_id=secret.id,
                 secret_string=pulumi.Output.secret(
-                    password.result.apply(
-                        lambda value, user=role.username, db=dbname: json.dumps(
-                            {
-                                "host": "127.0.0.1",
-                                "port": 5432,
-                                "dbname": db,
-                                "username": user,
-                                "password": value,
-                            }
-                        )
+                    pulumi.Output.all(role.username, dbname, password.result).apply(
+                        lambda v: secret_json(str(v[0]), str(v[1]), str(v[2]))
                     )
                 ),
                 opts=child,

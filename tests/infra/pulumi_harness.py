@@ -106,7 +106,12 @@ class Mocks(pulumi.runtime.Mocks):
         if token == "aws:ec2/getVpc:getVpc":
             vpc_id = a.get("id") or DEFAULT_VPC
             assert a.get("default") or a.get("id"), a
-            return {"id": vpc_id, "cidrBlock": DEFAULT_VPC_CIDR, "default": vpc_id == DEFAULT_VPC}
+            return {
+                "id": vpc_id,
+                "cidrBlock": DEFAULT_VPC_CIDR,
+                "default": vpc_id == DEFAULT_VPC,
+                "mainRouteTableId": "rtb-0main000000000001",
+            }
         if token == "aws:ec2/getSubnets:getSubnets":
             return {"id": REGION, "ids": list(SUBNETS), "filters": a.get("filters")}
         if token == "aws:ec2/getSubnet:getSubnet":
@@ -118,8 +123,6 @@ class Mocks(pulumi.runtime.Mocks):
                 "cidrBlock": "172.31.0.0/20",
                 "mapPublicIpOnLaunch": True,
             }
-        if token == "aws:ec2/getRouteTable:getRouteTable":
-            return {"id": "rtb-0main000000000001", "routeTableId": "rtb-0main000000000001"}
         if token == "aws:ec2/getAmi:getAmi":
             return {"id": AMI, "imageId": AMI, "architecture": "x86_64", "name": "al2023-ami"}
         raise AssertionError(f"unmocked invoke {token}")
@@ -167,14 +170,34 @@ async def _resolve(outputs: dict[str, pulumi.Output[Any]]) -> dict[str, tuple[An
     return result
 
 
-def run_program(config: dict[str, str], bundle_dir: Path) -> Program:
+class MinimalMocks(Mocks):
+    """What a generic policy test's mocks may look like: outputs = inputs, bare invoke results.
+
+    The program must still run (no crash on missing ARNs or fields) and keep its controls.
+    """
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        rid = f"{args.name}_id"
+        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), {}, rid))
+        return rid, dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        self.calls.append((args.token, dict(args.args)))
+        if args.token == "aws:ec2/getSubnets:getSubnets":
+            return {"ids": ["subnet-1"]}
+        if args.token == "aws:ec2/getAmi:getAmi":
+            return {"id": "ami-1"}
+        return {"id": f"{args.token.rsplit(':', 1)[-1]}-1"}
+
+
+def run_program(config: dict[str, str], bundle_dir: Path, mocks: Mocks | None = None) -> Program:
     """Run infra.stack.build() under fresh mocks with exactly `config` as the stack config."""
     import os
 
     from infra import stack
 
     os.environ["REVOPS_BUNDLE_DIR"] = str(bundle_dir)
-    mocks = Mocks()
+    mocks = mocks or Mocks()
     pulumi.runtime.settings.ROOT.set(None)  # a fresh root stack per run
     pulumi.runtime.set_mocks(mocks, project="revops-metrics", stack="test", preview=False)
     pulumi.runtime.set_all_config(config)

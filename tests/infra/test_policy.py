@@ -19,6 +19,7 @@ from pulumi_harness import (
     DEFAULT_VPC_CIDR,
     MOCK_PASSWORD_PREFIX,
     REGION,
+    MinimalMocks,
     Program,
     run_program,
     unwrap_secret,
@@ -447,3 +448,20 @@ def test_ssm_document_runs_only_the_units(default_program: Program) -> None:
     assert step["inputs"]["runCommand"] == [
         "/usr/local/sbin/revops-ssm-run '{{ action }}' '{{ backfillDays }}'"
     ]
+
+
+def test_program_runs_under_generic_mocks(bundle_dir: Path) -> None:
+    """Outputs = inputs, bare invoke answers: still runs, controls still hold."""
+    program = run_program({"aws:region": REGION}, bundle_dir, MinimalMocks())
+    (instance,) = program.of_type(INSTANCE)
+    assert instance.inputs["metadataOptions"]["httpTokens"] == "required"
+    assert not instance.inputs.get("associatePublicIpAddress")
+    user_data, _ = program.resolved["user_data"]
+    assert user_data.startswith("#cloud-config")
+    for password in program.of_type(PASSWORD):
+        assert password.name not in user_data
+    for rule in _ingress_rules(program):
+        assert "0.0.0.0/0" not in _as_list(rule.get("cidrBlocks"))
+    for _name, doc in _policy_documents(program):
+        for statement in _statements(doc):
+            assert all("*" not in a for a in _as_list(statement.get("Action")))
