@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any
 
 from revops.ingest import ids, values
@@ -32,6 +33,7 @@ PG_TYPES = {
 }
 
 
+@lru_cache(maxsize=8192)
 def norm_key(name: str) -> str:
     return name.lower().replace("_", "")
 
@@ -42,7 +44,7 @@ class Column:
     kind: str
     sources: tuple[str, ...]
 
-    @property
+    @cached_property
     def keys(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
         for source in (*self.sources, self.name):
@@ -59,7 +61,7 @@ class TableSpec:
     def key(self) -> str:
         return self.columns[0].name
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
