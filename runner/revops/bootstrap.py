@@ -4,7 +4,7 @@ Apply order (also in db/README.md):
 1. ``db/cluster/roles.sql`` (repeatable) then role passwords and LOGIN (SCRAM verifiers built
    here, so no plaintext password is ever in a role statement);
 2. the source database: ``db/source/migrations/NNNN_*.sql`` once each, recorded in
-   ``revops_meta.schema_migrations``;
+   ``revops_meta.schema_migrations``, then the repeatable views in ``db/source/views``;
 3. the metrics database: postgres_fdw, ``db/metrics/migrations``, the FDW server and user
    mappings, ``IMPORT FOREIGN SCHEMA crm`` (per table, only when its columns changed), then
    every repeatable file in ``db/metrics/functions`` and finally ``db/metrics/grants.sql``.
@@ -258,7 +258,7 @@ def source_columns(conn: Conn) -> dict[str, list[tuple[str, str]]]:
         " FROM pg_catalog.pg_attribute AS a"
         " JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid"
         " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = %s AND c.relkind IN ('r', 'f', 'p') AND a.attnum > 0"
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'p') AND a.attnum > 0"
         " AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
         ("crm",),
     ).fetchall()
@@ -314,14 +314,14 @@ def ensure_foreign_tables(
     )
 
 
-def apply_repeatables(conn: Conn) -> None:
-    """Re-apply every function/view file (CREATE OR REPLACE) and then the grants."""
-    folder = db_dir() / "metrics" / "functions"
+def apply_repeatables(conn: Conn, folder: Path, grants: Path | None = None) -> None:
+    """Re-apply every function/view file of a folder (CREATE OR REPLACE), then the grants."""
     with conn.transaction():
         conn.execute("SET LOCAL check_function_bodies = off")
         for path in sorted(folder.glob("*.sql")):
             execute_file(conn, path)
-        execute_file(conn, db_dir() / "metrics" / "grants.sql")
+        if grants is not None:
+            execute_file(conn, grants)
 
 
 def set_timezone(conn: Conn, timezone: str, report: BootstrapReport) -> None:
@@ -367,6 +367,7 @@ def bootstrap(
             say(f"source database {source_db}")
             with connect(admin, source_db, application="revops-bootstrap") as src:
                 apply_migrations(src, db_dir() / "source" / "migrations", report, "source")
+                apply_repeatables(src, db_dir() / "source" / "views")
                 wanted = source_columns(src)
             say(f"metrics database {metrics_db}")
             with connect(admin, metrics_db, application="revops-bootstrap") as met:
@@ -381,7 +382,9 @@ def bootstrap(
                     report=report,
                 )
                 ensure_foreign_tables(met, wanted, report)
-                apply_repeatables(met)
+                apply_repeatables(
+                    met, db_dir() / "metrics" / "functions", db_dir() / "metrics" / "grants.sql"
+                )
                 if timezone:
                     set_timezone(met, timezone, report)
         finally:

@@ -7,8 +7,12 @@
 -- settings business_timezone and qualified_statuses.
 -- Why this shape: day windows are timestamptz bounds computed once, so the remote filters are
 -- plain ranges on created_at (index-friendly, pushed down by postgres_fdw); the running
--- "to date" total is the count before the range plus a window sum, so a 365-day backfill reads
--- each table once and gives exactly the rows of 365 one-day calls.
+-- "to date" total is the count before the range (aggregated remotely, grouped by the raw
+-- column: postgres_fdw does not push GROUP BY expressions with literals) plus a window sum, so
+-- a 365-day backfill reads each table once and gives exactly the rows of 365 one-day calls.
+-- SQL candidates: a lead can only qualify inside the range through a qualified status change,
+-- a converted_date or a creation inside the range; those few Ids are collected first and only
+-- their rows and history are read, instead of every lead on every daily run.
 -- Qualification day of a lead, in order: its first status change into a qualified status; else
 -- its converted_date when converted; else its created day when its current status is
 -- qualified; else the lead is not an SQL. The SQL counts under the lead's own source.
@@ -31,6 +35,8 @@ DECLARE
     v_start timestamptz;
     v_end timestamptz;
     v_qualified text [];
+    v_candidates text [];
+    v_opportunities text [];
     v_rows bigint;
 BEGIN
     PERFORM metrics.check_date_range(v_from, v_to);
@@ -40,6 +46,45 @@ BEGIN
     v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
     v_qualified := metrics.qualified_statuses();
 
+    -- leads that may have their qualification day inside the range; for long ranges (a
+    -- backfill) reading every lead once is cheaper than shipping a long Id list: NULL = all
+    IF v_to - v_from < 14 THEN
+        SELECT coalesce(array_agg(DISTINCT c.lead_id), ARRAY[]::text [])
+        INTO v_candidates
+        FROM (
+            SELECT h.lead_id
+            FROM crm_remote.lead_status_history AS h
+            WHERE
+                NOT h.is_deleted
+                AND h.changed_at >= v_start
+                AND h.changed_at < v_end
+                AND lower(btrim(h.new_status)) = ANY(v_qualified)
+            UNION ALL
+            SELECT l.lead_id
+            FROM crm_remote.leads AS l
+            WHERE
+                NOT l.is_deleted
+                AND l.converted_date BETWEEN v_from AND v_to
+            UNION ALL
+            SELECT l.lead_id
+            FROM crm_remote.leads AS l
+            WHERE
+                NOT l.is_deleted
+                AND l.created_at >= v_start
+                AND l.created_at < v_end
+                AND lower(btrim(l.status)) = ANY(v_qualified)
+        ) AS c;
+
+        -- opportunities created inside the range (their converted leads give fallback sources)
+        SELECT coalesce(array_agg(o.opportunity_id), ARRAY[]::text [])
+        INTO v_opportunities
+        FROM crm_remote.opportunities AS o
+        WHERE
+            NOT o.is_deleted
+            AND o.created_at >= v_start
+            AND o.created_at < v_end;
+    END IF;
+
     DELETE FROM metrics.daily_lead_funnel
     WHERE metric_date BETWEEN v_from AND v_to;
 
@@ -47,14 +92,22 @@ BEGIN
         metric_date, lead_source, total_leads_to_date, new_leads, sqls, opportunities_created
     )
     WITH
-    leads_before AS (
+    leads_before_raw AS (
         SELECT
-            coalesce(nullif(btrim(l.lead_source), ''), 'Unknown') AS lead_source,
+            l.lead_source,
             count(*) AS lead_count
         FROM crm_remote.leads AS l
         WHERE
             NOT l.is_deleted
             AND l.created_at < v_start
+        GROUP BY l.lead_source
+    ),
+
+    leads_before AS (
+        SELECT
+            coalesce(nullif(btrim(r.lead_source), ''), 'Unknown') AS lead_source,
+            sum(r.lead_count) AS lead_count
+        FROM leads_before_raw AS r
         GROUP BY 1
     ),
 
@@ -78,6 +131,7 @@ BEGIN
         FROM crm_remote.lead_status_history AS h
         WHERE
             NOT h.is_deleted
+            AND (v_candidates IS NULL OR h.lead_id = ANY(v_candidates))
             AND lower(btrim(h.new_status)) = ANY(v_qualified)
         GROUP BY h.lead_id
     ),
@@ -98,7 +152,9 @@ BEGIN
         FROM crm_remote.leads AS l
         LEFT JOIN first_qualified_change AS q
             ON l.lead_id = q.lead_id
-        WHERE NOT l.is_deleted
+        WHERE
+            NOT l.is_deleted
+            AND (v_candidates IS NULL OR l.lead_id = ANY(v_candidates))
     ),
 
     sqls_by_day AS (
@@ -119,6 +175,7 @@ BEGIN
         WHERE
             NOT l.is_deleted
             AND l.converted_opportunity_id IS NOT NULL
+            AND (v_opportunities IS NULL OR l.converted_opportunity_id = ANY(v_opportunities))
         ORDER BY
             l.converted_opportunity_id,
             (nullif(btrim(l.lead_source), '') IS NULL),

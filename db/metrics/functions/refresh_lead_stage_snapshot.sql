@@ -3,15 +3,17 @@
 --
 -- Grain: one row per metric_date and status (trimmed; NULL/blank = 'Unknown') holding at least
 -- one lead that day.
--- Inputs: crm_remote.leads, crm_remote.lead_status_history; setting business_timezone.
+-- Inputs: crm_remote.lead_status_segments (a view in the source database over crm.leads and
+-- crm.lead_status_history); setting business_timezone.
 -- Population of day D: non-deleted leads created before the end of D. Status as of D: the last
 -- status-history value at or before the end of D (ties broken by load order); before a lead's
 -- first recorded change, the old_status of that change (the status it had then), falling back
 -- to the current status when the history does not say; with no history, the current status.
 -- avg_lead_age_days: mean of (D - created day), each clamped at 0, rounded to 2 decimals.
--- Why segments: each lead is turned into status segments [from_day, to_day); the range is then
--- answered with +1/-1 deltas and a running sum per status, so a backfill does not multiply
--- leads by days.
+-- Why segments: a segment (from_at, to_at] holds the status at the end of every day D with
+-- from_at < end(D) <= to_at, i.e. the local days [day(from_at), day(to_at)), never before the
+-- created day. The range is answered with +1/-1 deltas and a running sum per status, so a
+-- backfill does not multiply leads by days; the remote side filters segments to the range.
 CREATE OR REPLACE FUNCTION metrics.refresh_lead_stage_snapshot(
     p_metric_date date,
     p_to_date date DEFAULT NULL
@@ -26,12 +28,14 @@ DECLARE
     v_from date := p_metric_date;
     v_to date := coalesce(p_to_date, p_metric_date);
     v_tz text;
+    v_first_end timestamptz;
     v_end timestamptz;
     v_rows bigint;
 BEGIN
     PERFORM metrics.check_date_range(v_from, v_to);
     PERFORM metrics.lock_metrics();
     v_tz := metrics.business_timezone();
+    v_first_end := (v_from + 1)::timestamp AT TIME ZONE v_tz;
     v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
 
     DELETE FROM metrics.lead_stage_snapshot
@@ -39,78 +43,19 @@ BEGIN
 
     INSERT INTO metrics.lead_stage_snapshot (metric_date, status, lead_count, avg_lead_age_days)
     WITH
-    lead_base AS (
-        SELECT
-            l.lead_id,
-            (l.created_at AT TIME ZONE v_tz)::date AS created_date,
-            l.status AS current_status
-        FROM crm_remote.leads AS l
-        WHERE
-            NOT l.is_deleted
-            AND l.created_at < v_end
-    ),
-
-    history AS (
-        SELECT
-            h.lead_id,
-            h.changed_at,
-            h.history_seq,
-            h.old_status,
-            h.new_status,
-            row_number() OVER (
-                PARTITION BY h.lead_id ORDER BY h.changed_at, h.history_seq
-            ) AS change_number
-        FROM crm_remote.lead_status_history AS h
-        WHERE NOT h.is_deleted
-    ),
-
-    status_points AS (
-        -- the status a lead starts with on its created day ...
-        SELECT
-            b.lead_id,
-            b.created_date,
-            b.created_date AS point_date,
-            0 AS point_order,
-            NULL::timestamptz AS changed_at,
-            coalesce(fh.old_status, b.current_status) AS status
-        FROM lead_base AS b
-        LEFT JOIN history AS fh
-            ON b.lead_id = fh.lead_id AND fh.change_number = 1
-        UNION ALL
-        -- ... and every change up to the end of the range, from its local day (never before
-        -- the created day: a change logged before creation applies from the created day)
-        SELECT
-            b.lead_id,
-            b.created_date,
-            greatest((h.changed_at AT TIME ZONE v_tz)::date, b.created_date) AS point_date,
-            h.change_number AS point_order,
-            h.changed_at,
-            h.new_status AS status
-        FROM lead_base AS b
-        INNER JOIN history AS h
-            ON b.lead_id = h.lead_id
-        WHERE h.changed_at < v_end
-    ),
-
-    last_per_day AS (
-        SELECT DISTINCT ON (sp.lead_id, sp.point_date)
-            sp.lead_id,
-            sp.created_date,
-            sp.point_date,
-            coalesce(nullif(btrim(sp.status), ''), 'Unknown') AS status
-        FROM status_points AS sp
-        ORDER BY sp.lead_id, sp.point_date, sp.point_order DESC
-    ),
-
     segments AS (
         SELECT
-            lpd.status,
-            lpd.created_date,
-            lpd.point_date AS from_date,
-            lead(lpd.point_date) OVER (
-                PARTITION BY lpd.lead_id ORDER BY lpd.point_date
-            ) AS to_date
-        FROM last_per_day AS lpd
+            coalesce(nullif(btrim(s.status), ''), 'Unknown') AS status,
+            (s.created_at AT TIME ZONE v_tz)::date AS created_date,
+            greatest(
+                (s.from_at AT TIME ZONE v_tz)::date, (s.created_at AT TIME ZONE v_tz)::date
+            ) AS from_date,
+            (s.to_at AT TIME ZONE v_tz)::date AS to_date
+        FROM crm_remote.lead_status_segments AS s
+        WHERE
+            s.created_at < v_end
+            AND (s.from_at IS NULL OR s.from_at < v_end)
+            AND (s.to_at IS NULL OR s.to_at >= v_first_end)
     ),
 
     deltas AS (
@@ -122,7 +67,7 @@ BEGIN
         FROM segments AS s
         WHERE
             s.from_date <= v_to
-            AND (s.to_date IS NULL OR s.to_date > v_from)
+            AND (s.to_date IS NULL OR s.to_date > greatest(s.from_date, v_from))
         UNION ALL
         SELECT
             s.status,
@@ -132,7 +77,7 @@ BEGIN
         FROM segments AS s
         WHERE
             s.from_date <= v_to
-            AND s.to_date > v_from
+            AND s.to_date > greatest(s.from_date, v_from)
             AND s.to_date <= v_to
     ),
 

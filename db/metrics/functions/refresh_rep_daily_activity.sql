@@ -11,8 +11,12 @@
 -- case-insensitive. total_activities counts all of the rep's activities that day.
 -- Owner buckets: NULL owner or a queue (00G...) -> '-1'/'Unassigned'; an owner missing from
 -- crm.reps keeps its Id with rep_name 'Unknown'.
--- Why the OR of three ranges: the day comes from one of three columns, so the remote filter
--- is a superset on each column's own range (index-friendly); the exact day filter follows.
+-- Why two branches: rows whose day is a DATE column are aggregated remotely (postgres_fdw pushes
+-- GROUP BY on plain columns and a CASE of built-in operators, but not AT TIME ZONE, IS TRUE or
+-- COALESCE with literals); rows whose day needs the time zone are fetched and grouped locally.
+-- The category CASE (0 none, 1 call, 2 email, 3 meeting; a NULL test falls through, so the
+-- first match wins) is written out in both branches, since a SQL function would stop the
+-- remote aggregation: keep the two identical.
 CREATE OR REPLACE FUNCTION metrics.refresh_rep_daily_activity(
     p_metric_date date,
     p_to_date date DEFAULT NULL
@@ -44,54 +48,91 @@ BEGIN
         metric_date, rep_id, rep_name, calls, emails, meetings, total_activities
     )
     WITH
-    candidate AS (
+    -- Activities whose day is their activity_date (Tasks, and Events without a start time):
+    -- grouped by plain columns and the category CASE, which postgres_fdw runs remotely (from
+    -- a covering index): one row per day, owner and category travels.
+    by_date AS (
         SELECT
+            a.activity_date AS metric_date,
             a.owner_id,
-            CASE
-                WHEN a.source_object = 'Event'
-                    THEN coalesce(
-                        (a.activity_at AT TIME ZONE v_tz)::date,
-                        a.activity_date,
-                        (a.created_at AT TIME ZONE v_tz)::date
-                    )
-                ELSE coalesce(a.activity_date, (a.created_at AT TIME ZONE v_tz)::date)
-            END AS metric_date,
             CASE
                 WHEN
                     lower(btrim(a.task_subtype)) = 'call'
                     OR lower(btrim(a.type)) = 'call'
-                    OR nullif(btrim(a.call_type), '') IS NOT NULL
-                    THEN 'call'
+                    OR length(btrim(a.call_type)) > 0
+                    THEN 1
                 WHEN
                     lower(btrim(a.task_subtype)) IN ('email', 'list email')
                     OR lower(btrim(a.type)) = 'email'
-                    THEN 'email'
+                    THEN 2
+                WHEN a.source_object = 'Event' OR lower(btrim(a.type)) = 'meeting' THEN 3
+                ELSE 0
+            END AS category,
+            count(*) AS activity_count
+        FROM crm_remote.activities AS a
+        WHERE
+            NOT a.is_deleted
+            AND NOT a.is_child
+            AND a.activity_date BETWEEN v_from AND v_to
+            AND (a.source_object = 'Task' OR a.activity_at IS NULL)
+        GROUP BY 1, 2, 3
+    ),
+
+    -- Activities whose day comes from a timestamp (an Event's start, else the created time):
+    -- the local day needs the time zone, which postgres_fdw does not ship, so these rows are
+    -- fetched and grouped here, with the same category CASE.
+    by_time AS (
+        SELECT
+            CASE
+                WHEN a.source_object = 'Event' AND a.activity_at IS NOT NULL
+                    THEN (a.activity_at AT TIME ZONE v_tz)::date
+                ELSE (a.created_at AT TIME ZONE v_tz)::date
+            END AS metric_date,
+            a.owner_id,
+            CASE
                 WHEN
-                    a.source_object = 'Event'
-                    OR lower(btrim(a.type)) = 'meeting'
-                    THEN 'meeting'
-            END AS category
+                    lower(btrim(a.task_subtype)) = 'call'
+                    OR lower(btrim(a.type)) = 'call'
+                    OR length(btrim(a.call_type)) > 0
+                    THEN 1
+                WHEN
+                    lower(btrim(a.task_subtype)) IN ('email', 'list email')
+                    OR lower(btrim(a.type)) = 'email'
+                    THEN 2
+                WHEN a.source_object = 'Event' OR lower(btrim(a.type)) = 'meeting' THEN 3
+                ELSE 0
+            END AS category,
+            count(*) AS activity_count
         FROM crm_remote.activities AS a
         WHERE
             NOT a.is_deleted
             AND NOT a.is_child
             AND (
-                a.activity_date BETWEEN v_from AND v_to
-                OR (a.activity_at >= v_start AND a.activity_at < v_end)
-                OR (a.created_at >= v_start AND a.created_at < v_end)
+                (a.source_object = 'Event' AND a.activity_at >= v_start AND a.activity_at < v_end)
+                OR (
+                    a.activity_date IS NULL
+                    AND (a.source_object = 'Task' OR a.activity_at IS NULL)
+                    AND a.created_at >= v_start
+                    AND a.created_at < v_end
+                )
             )
+        GROUP BY 1, 2, 3
     ),
 
     per_rep AS (
         SELECT
-            c.metric_date,
-            metrics.rep_bucket(c.owner_id) AS rep_id,
-            count(*) FILTER (WHERE c.category = 'call') AS calls,
-            count(*) FILTER (WHERE c.category = 'email') AS emails,
-            count(*) FILTER (WHERE c.category = 'meeting') AS meetings,
-            count(*) AS total_activities
-        FROM candidate AS c
-        WHERE c.metric_date BETWEEN v_from AND v_to
+            u.metric_date,
+            metrics.rep_bucket(u.owner_id) AS rep_id,
+            coalesce(sum(u.activity_count) FILTER (WHERE u.category = 1), 0)::bigint AS calls,
+            coalesce(sum(u.activity_count) FILTER (WHERE u.category = 2), 0)::bigint AS emails,
+            coalesce(sum(u.activity_count) FILTER (WHERE u.category = 3), 0)::bigint AS meetings,
+            sum(u.activity_count)::bigint AS total_activities
+        FROM (
+            SELECT * FROM by_date
+            UNION ALL
+            SELECT * FROM by_time
+        ) AS u
+        WHERE u.metric_date BETWEEN v_from AND v_to
         GROUP BY 1, 2
     )
 
