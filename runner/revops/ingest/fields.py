@@ -253,8 +253,11 @@ def map_record(record: Mapping[str, Any], object_type: str, tree: TreeScope | No
     out: list[Any] = []
     reference_id = _reference_id(record)
     for index, column in enumerate(spec.columns):
-        name, value = _get(found, column)
         kind = column.kind
+        name, value = _get(found, column)
+        if value is None and index and kind != "const":
+            out.append(None)  # absent or blank: NULL for every kind (the fast, common path)
+            continue
         try:
             if kind == "const":
                 out.append(object_type if table == "activities" else "LeadHistory")

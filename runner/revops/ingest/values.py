@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
@@ -127,6 +128,17 @@ def _match(value: object) -> re.Match[str] | None:
 
 
 def parse_datetime(value: object) -> dt.datetime | None:
+    if isinstance(value, str):
+        return _parse_datetime_text(value)
+    return _parse_datetime(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_datetime_text(value: str) -> dt.datetime | None:
+    return _parse_datetime(value)  # exports repeat timestamps a lot (CreatedDate = SystemModstamp)
+
+
+def _parse_datetime(value: object) -> dt.datetime | None:
     match = _match(value)
     if match is None:
         return None
