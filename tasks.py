@@ -7,7 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from invoke import Context, Exit, task
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
 
 ROOT = Path(__file__).resolve().parent
 PY = sys.executable
@@ -99,6 +101,25 @@ def psql(c: Context, role: str = "bi") -> None:
 def bench(c: Context, scale: float = 1.0) -> None:
     """Benchmark on generated data: prints medians, ratios to one full FDW read, peak memory."""
     _revops("bench", "--scale", str(scale))
+
+
+@task(
+    help={
+        "paths": "files, directories or globs (- for stdin)",
+        "object_type": "for bare arrays/JSONL",
+    }
+)
+def ingest(c: Context, paths: str, object_type: str = "") -> None:
+    """Load Salesforce-style JSON exports into crm.* (quarantining bad records)."""
+    _revops("ingest", *paths.split(), *(["--object", object_type] if object_type else []))
+
+
+@task(name="bench-ingest", help={"scale": "1 = 100,000 records"})
+def bench_ingest(c: Context, scale: float = 1.0) -> None:
+    """Ingest benchmark: records/second, ratio to a plain COPY of the same rows, peak memory."""
+    from revops.ingest.bench import run_benchmark
+
+    run_benchmark(dict(os.environ), scale)
 
 
 @task

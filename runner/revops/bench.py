@@ -23,20 +23,56 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from revops import config
 from revops.db import connect, fetch_one
 
 # Every column of crm the metric functions read: the "one full read" reference.
 NEEDED_COLUMNS = {
-    "leads": "lead_id, owner_id, status, lead_source, created_at, is_converted, converted_date,"
-    " converted_opportunity_id, is_deleted",
-    "lead_status_history": "lead_id, changed_at, history_seq, old_status, new_status, is_deleted",
-    "opportunities": "opportunity_id, owner_id, lead_source, amount, stage_name, is_won,"
-    " close_date, created_at, is_deleted",
-    "activities": "owner_id, source_object, type, task_subtype, call_type, activity_date,"
-    " activity_at, created_at, is_child, is_deleted",
-    "reps": "rep_id, name",
+    "leads": (
+        "lead_id",
+        "owner_id",
+        "status",
+        "lead_source",
+        "created_at",
+        "is_converted",
+        "converted_date",
+        "converted_opportunity_id",
+        "is_deleted",
+    ),
+    "lead_status_history": (
+        "lead_id",
+        "changed_at",
+        "history_seq",
+        "old_status",
+        "new_status",
+        "is_deleted",
+    ),
+    "opportunities": (
+        "opportunity_id",
+        "owner_id",
+        "lead_source",
+        "amount",
+        "stage_name",
+        "is_won",
+        "close_date",
+        "created_at",
+        "is_deleted",
+    ),
+    "activities": (
+        "owner_id",
+        "source_object",
+        "type",
+        "task_subtype",
+        "call_type",
+        "activity_date",
+        "activity_at",
+        "created_at",
+        "is_child",
+        "is_deleted",
+    ),
+    "reps": ("rep_id", "name"),
 }
 REFRESH_FUNCTIONS = (
     "refresh_daily_lead_funnel",
@@ -64,9 +100,11 @@ def full_fdw_read(conn: Conn) -> None:
     the FDW transfer itself, not Python's.
     """
     for table, columns in NEEDED_COLUMNS.items():
-        conn.execute(
-            f"EXPLAIN (ANALYZE, TIMING OFF) SELECT {columns} FROM crm_remote.{table}"  # noqa: S608 - fixed names
-        ).fetchall()
+        query = sql.SQL("EXPLAIN (ANALYZE, TIMING OFF) SELECT {} FROM {}").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            sql.Identifier("crm_remote", table),
+        )
+        conn.execute(query).fetchall()
 
 
 def remote_sql_evidence(admin: Conn, day: dt.date) -> dict[str, list[str]]:
@@ -86,7 +124,9 @@ def remote_sql_evidence(admin: Conn, day: dt.date) -> dict[str, list[str]]:
         for function in REFRESH_FUNCTIONS:
             messages.clear()
             with admin.transaction(force_rollback=True):
-                admin.execute(f"SELECT metrics.{function}(%s)", (day,))  # noqa: S608 - fixed names
+                admin.execute(
+                    sql.SQL("SELECT {}(%s)").format(sql.Identifier("metrics", function)), (day,)
+                )
             evidence[function] = [
                 line.strip()
                 for message in messages

@@ -47,7 +47,9 @@ def execute_file(conn: psycopg.Connection[tuple[object, ...]], path: Path) -> No
 
 
 def fetch_one(
-    conn: psycopg.Connection[tuple[object, ...]], query: str, params: tuple[object, ...] = ()
+    conn: psycopg.Connection[tuple[object, ...]],
+    query: str | sql.SQL | sql.Composed,
+    params: tuple[object, ...] = (),
 ) -> tuple[object, ...]:
     """The single row a query must return (raises rather than returning None)."""
     row = conn.execute(query, params).fetchone()

@@ -12,16 +12,37 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from psycopg import sql
+
 from revops import config, runs
 from revops.bootstrap import bootstrap
 from revops.db import connect, fetch_one
 
 SHOW = {
-    "daily_lead_funnel": "lead_source, total_leads_to_date, new_leads, sqls, opportunities_created",
-    "rep_daily_activity": "rep_id, rep_name, calls, emails, meetings, total_activities",
-    "rep_daily_pipeline": "rep_id, rep_name, opportunities_created, pipeline_amount_created,"
-    " closed_won_opportunities, revenue_won",
-    "lead_stage_snapshot": "status, lead_count, avg_lead_age_days",
+    "daily_lead_funnel": (
+        "lead_source",
+        "total_leads_to_date",
+        "new_leads",
+        "sqls",
+        "opportunities_created",
+    ),
+    "rep_daily_activity": (
+        "rep_id",
+        "rep_name",
+        "calls",
+        "emails",
+        "meetings",
+        "total_activities",
+    ),
+    "rep_daily_pipeline": (
+        "rep_id",
+        "rep_name",
+        "opportunities_created",
+        "pipeline_amount_created",
+        "closed_won_opportunities",
+        "revenue_won",
+    ),
+    "lead_stage_snapshot": ("status", "lead_count", "avg_lead_age_days"),
 }
 
 
@@ -68,11 +89,12 @@ def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = 
             return 1
         report = runs.status(conn, limit=3)
         for table, columns in SHOW.items():
-            day_row = conn.execute(f"SELECT max(metric_date) FROM metrics.{table}").fetchone()  # noqa: S608 - fixed names
-            day = day_row[0] if day_row else None
+            name = sql.Identifier("metrics", table)
+            (day,) = fetch_one(conn, sql.SQL("SELECT max(metric_date) FROM {}").format(name))
             cur = conn.execute(
-                f"SELECT {columns} FROM metrics.{table} WHERE metric_date = %s"  # noqa: S608
-                " ORDER BY 1 LIMIT 6",
+                sql.SQL("SELECT {} FROM {} WHERE metric_date = %s ORDER BY 1 LIMIT 6").format(
+                    sql.SQL(", ").join(sql.Identifier(c) for c in columns), name
+                ),
                 (day,),
             )
             header = [d.name for d in cur.description or []]

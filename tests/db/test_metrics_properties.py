@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from conftest import reset_crm, reset_metrics, role_connection, set_setting
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import reset_crm, reset_metrics, role_connection, set_setting
 from revops import config
 from revops.generate import load_synthetic
 
@@ -58,7 +58,7 @@ def snapshot(conn: psycopg.Connection[Any], first: dt.date, last: dt.date) -> di
         table: [
             tuple(r)
             for r in conn.execute(
-                f"SELECT {columns} FROM metrics.{table}"  # noqa: S608 - fixed names
+                f"SELECT {columns} FROM metrics.{table}"
                 " WHERE metric_date BETWEEN %s AND %s ORDER BY 1, 2",
                 (first, last),
             )
@@ -100,7 +100,9 @@ def test_backfill_equals_day_by_day_and_is_idempotent(
     assert count == (2 * 70, 70)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     start=st.dates(min_value=dt.date(2024, 10, 1), max_value=dt.date(2025, 11, 25)),
     length=st.integers(min_value=1, max_value=12),
@@ -146,28 +148,42 @@ def test_totals_reconcile_with_the_source(
         return row[0]
 
     in_range = sum(1 for d in lead_days if d is not None and first <= d <= END)
-    assert one(
-        "SELECT sum(new_leads) FROM metrics.daily_lead_funnel WHERE metric_date BETWEEN %s AND %s"
-    ) == in_range
+    assert (
+        one(
+            "SELECT sum(new_leads) FROM metrics.daily_lead_funnel WHERE metric_date BETWEEN %s AND %s"
+        )
+        == in_range
+    )
     assert in_range == len(leads) > 500
 
     opp_days = [local_day(r[0], zone) for r in opps]
     opp_count = sum(1 for d in opp_days if d is not None and first <= d <= END)
-    assert one(
-        "SELECT sum(opportunities_created) FROM metrics.daily_lead_funnel"
-        " WHERE metric_date BETWEEN %s AND %s"
-    ) == opp_count
-    assert one(
-        "SELECT sum(opportunities_created) FROM metrics.rep_daily_pipeline"
-        " WHERE metric_date BETWEEN %s AND %s"
-    ) == opp_count
-    amount = sum(
-        (r[1] or 0) for r, d in zip(opps, opp_days, strict=True) if d is not None and first <= d <= END
+    assert (
+        one(
+            "SELECT sum(opportunities_created) FROM metrics.daily_lead_funnel"
+            " WHERE metric_date BETWEEN %s AND %s"
+        )
+        == opp_count
     )
-    assert one(
-        "SELECT sum(pipeline_amount_created) FROM metrics.rep_daily_pipeline"
-        " WHERE metric_date BETWEEN %s AND %s"
-    ) == amount
+    assert (
+        one(
+            "SELECT sum(opportunities_created) FROM metrics.rep_daily_pipeline"
+            " WHERE metric_date BETWEEN %s AND %s"
+        )
+        == opp_count
+    )
+    amount = sum(
+        (r[1] or 0)
+        for r, d in zip(opps, opp_days, strict=True)
+        if d is not None and first <= d <= END
+    )
+    assert (
+        one(
+            "SELECT sum(pipeline_amount_created) FROM metrics.rep_daily_pipeline"
+            " WHERE metric_date BETWEEN %s AND %s"
+        )
+        == amount
+    )
 
     def activity_day(row: tuple[Any, ...]) -> dt.date | None:
         source_object, activity_date, activity_at, created_at = row
