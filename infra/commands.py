@@ -18,7 +18,7 @@ from infra.settings import Settings
 
 
 def document_content() -> str:
-    """SSM document (schema 2.2): action run|backfill, backfillDays digits only."""
+    """SSM document (schema 2.2): action run|backfill|status, backfillDays digits only."""
     content: dict[str, Any] = {
         "schemaVersion": "2.2",
         "description": "Run the RevOps daily metrics (or a backfill) through the host's "
@@ -26,8 +26,9 @@ def document_content() -> str:
         "parameters": {
             "action": {
                 "type": "String",
-                "description": "run: yesterday plus lookback; backfill: the last backfillDays days",
-                "allowedValues": ["run", "backfill"],
+                "description": "run: yesterday plus lookback; backfill: the last backfillDays"
+                " days; status: revops status --json (freshness)",
+                "allowedValues": ["run", "backfill", "status"],
                 "default": "run",
             },
             "backfillDays": {

@@ -2,6 +2,8 @@
 # revops-ssm-run ACTION [DAYS]: what the stack's SSM document runs on the host (as root).
 #   run          start revops-metrics.service (yesterday plus lookback), wait for it
 #   backfill N   start revops-backfill@N.service (the last N days), wait for it
+#   status       print `revops status --json` (freshness; exit 3 when stale), run as a
+#                transient unit with the service's user model and credentials file
 # Prints the run's journal so the SSM command output (and the GitHub Actions log) shows it,
 # and exits with the unit's result. An already running unit is waited for, not started twice.
 set -euo pipefail
@@ -17,8 +19,16 @@ backfill)
     fi
     unit="revops-backfill@${days}.service"
     ;;
+status)
+    exec systemd-run --quiet --wait --pipe --collect \
+        --property=DynamicUser=yes \
+        --property=EnvironmentFile=/etc/revops/runner.env \
+        --property=ProtectSystem=strict --property=ProtectHome=yes \
+        --property=PrivateTmp=yes --property=NoNewPrivileges=yes \
+        /opt/revops/venv/bin/revops status --json
+    ;;
 *)
-    echo "revops-ssm-run: unknown action '$action' (run or backfill)" >&2
+    echo "revops-ssm-run: unknown action '$action' (run, backfill or status)" >&2
     exit 2
     ;;
 esac

@@ -442,7 +442,7 @@ def test_ssm_document_runs_only_the_units(default_program: Program) -> None:
     assert document.inputs["documentType"] == "Command"
     content = json.loads(document.inputs["content"])
     params = content["parameters"]
-    assert params["action"]["allowedValues"] == ["run", "backfill"]
+    assert params["action"]["allowedValues"] == ["run", "backfill", "status"]
     assert params["backfillDays"]["allowedPattern"] == "^[1-9][0-9]{0,3}$"
     (step,) = content["mainSteps"]
     assert step["inputs"]["runCommand"] == [
