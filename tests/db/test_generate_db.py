@@ -1,6 +1,7 @@
 """load_synthetic against a real PostgreSQL, as revops_etl: counts, batch, determinism, messiness.
 
-The module loads scale 0.01 once; the reload test runs last and leaves the same data behind.
+The module loads scale 0.01 once; the reload test leaves the same data behind, and the CLI test
+(last) replaces it through `revops generate`.
 Cleanup uses generate.truncate_crm: conftest.reset_crm's RESTART IDENTITY needs ownership of
 the identity sequences, which revops_etl does not have.
 """
@@ -8,6 +9,9 @@ the identity sequences, which revops_etl does not have.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +19,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import role_connection
+from pgtest import role_connection
 from revops import config
 from revops.generate import COLUMNS, TABLES, load_synthetic, truncate_crm
 
@@ -218,3 +222,25 @@ def test_reload_with_the_same_seed_is_identical(
     assert all(other[t] != first[t] for t in TABLES)
     load_synthetic(conn, scale=SCALE, seed=SEED, end_date=END)  # leave the module's data
     assert digest(conn) == first
+
+
+def test_cli_generate_replaces_the_data(
+    loaded: tuple[psycopg.Connection[Any], dict[str, int]], pg_env: dict[str, str]
+) -> None:
+    conn, _ = loaded
+    args = ["generate", "--scale", "0.001", "--seed", "3", "--end-date", END.isoformat()]
+    result = subprocess.run(
+        [sys.executable, "-m", "revops.cli", *args],
+        env=pg_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout)
+    assert counts["leads"] == scalar(conn, "SELECT count(*) FROM crm.leads") == 200
+    assert counts["activities"] == scalar(conn, "SELECT count(*) FROM crm.activities") == 1_000
+    assert (
+        scalar(conn, "SELECT source_name FROM crm.ingest_batches") == "generator scale=0.001 seed=3"
+    )
