@@ -11,40 +11,19 @@ written through autocommit connections and cleaned up by ``reset_crm``.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
+from pgtest import admin_connection, role_connection
 from revops import config
 from revops.bootstrap import bootstrap
-from revops.db import connect
 from revops.embedded import LocalCluster
-
-CRM_TABLES = (
-    "lead_status_history",
-    "interactions",
-    "activities",
-    "opportunities",
-    "leads",
-    "accounts",
-    "reps",
-    "load_errors",
-    "ingest_batches",
-)
-FACT_TABLES = (
-    "daily_lead_funnel",
-    "rep_daily_activity",
-    "rep_daily_pipeline",
-    "lead_stage_snapshot",
-    "run_log",
-)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -93,14 +72,6 @@ def server_version(pg_env: dict[str, str]) -> int:
         return int(str(row[0]))
 
 
-def admin_connection(env: Mapping[str, str], dbname: str | None = None) -> psycopg.Connection[Any]:
-    return connect(config.admin_target(env), dbname or config.metrics_db_name(env))
-
-
-def role_connection(env: Mapping[str, str], role: str, dbname: str) -> psycopg.Connection[Any]:
-    return connect(config.role_target(role, env), dbname)
-
-
 @pytest.fixture
 def etl_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
     with role_connection(pg_env, "revops_etl", config.source_db_name(pg_env)) as conn:
@@ -111,43 +82,3 @@ def etl_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
 def runner_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
     with role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env)) as conn:
         yield conn
-
-
-def reset_crm(conn: psycopg.Connection[Any]) -> None:
-    """Empty every crm table (as revops_etl, committed)."""
-    conn.execute(
-        sql.SQL("TRUNCATE {} CASCADE").format(
-            sql.SQL(", ").join(sql.Identifier("crm", t) for t in CRM_TABLES)
-        )
-    )
-
-
-def reset_metrics(conn: psycopg.Connection[Any]) -> None:
-    """Empty the fact tables and run_log (as revops_runner)."""
-    conn.execute(
-        sql.SQL("TRUNCATE {}").format(
-            sql.SQL(", ").join(sql.Identifier("metrics", t) for t in FACT_TABLES)
-        )
-    )
-
-
-def set_setting(conn: psycopg.Connection[Any], name: str, value: Any) -> None:
-    conn.execute(
-        "UPDATE metrics.settings SET setting_value = %s::jsonb WHERE setting_name = %s",
-        (json.dumps(value), name),
-    )
-
-
-def insert_rows(
-    conn: psycopg.Connection[Any], table: str, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """Insert dicts into crm.<table>; a key a row leaves out takes the column default."""
-    with conn.cursor() as cur:
-        for row in rows:
-            columns = list(row)
-            query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                sql.Identifier("crm", table),
-                sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-                sql.SQL(", ").join(sql.Placeholder() for _ in columns),
-            )
-            cur.execute(query, tuple(row[c] for c in columns))

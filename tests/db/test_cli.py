@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import insert_rows, reset_crm, reset_metrics, role_connection
+from pgtest import insert_rows, reset_crm, reset_metrics, role_connection
 from revops import config
 
 pytestmark = pytest.mark.db
@@ -170,7 +170,7 @@ def test_psql_on_embedded_server(cli_env: dict[str, str]) -> None:
 
 
 def test_postgres_computes_the_same_scram_verifier(pg_env: dict[str, str]) -> None:
-    from conftest import admin_connection
+    from pgtest import admin_connection
     from revops.bootstrap import verifier_matches
 
     with admin_connection(pg_env) as conn:

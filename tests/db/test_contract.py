@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import admin_connection, insert_rows, reset_crm, reset_metrics, role_connection
+from pgtest import admin_connection, insert_rows, reset_crm, reset_metrics, role_connection
 from revops import config
 from revops.bootstrap import bootstrap
 

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import reset_crm, role_connection
+from pgtest import reset_crm, role_connection
 from revops import config
 from revops.ingest import ids
 from revops.ingest.load import FileResult, Loader

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import insert_rows, reset_crm, reset_metrics, set_setting
+from pgtest import insert_rows, reset_crm, reset_metrics, set_setting
 
 pytestmark = pytest.mark.db
 
@@ -282,7 +282,7 @@ MAR8, MAR9, MAR10 = dt.date(2025, 3, 8), dt.date(2025, 3, 9), dt.date(2025, 3, 1
 
 @pytest.fixture(scope="module")
 def seeded(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    from conftest import admin_connection, role_connection
+    from pgtest import admin_connection, role_connection
     from revops import config
 
     etl = role_connection(pg_env, "revops_etl", config.source_db_name(pg_env))

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import reset_crm, reset_metrics, role_connection, set_setting
+from pgtest import reset_crm, reset_metrics, role_connection, set_setting
 from revops import config
 from revops.generate import load_synthetic
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import insert_rows, reset_crm, reset_metrics, role_connection
+from pgtest import insert_rows, reset_crm, reset_metrics, role_connection
 from revops import config
 
 pytestmark = pytest.mark.db

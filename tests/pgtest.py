@@ -1,0 +1,80 @@
+"""Helpers for database tests (importable as `pgtest`; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from revops import config
+from revops.db import connect
+
+CRM_TABLES = (
+    "lead_status_history",
+    "interactions",
+    "activities",
+    "opportunities",
+    "leads",
+    "accounts",
+    "reps",
+    "load_errors",
+    "ingest_batches",
+)
+FACT_TABLES = (
+    "daily_lead_funnel",
+    "rep_daily_activity",
+    "rep_daily_pipeline",
+    "lead_stage_snapshot",
+    "run_log",
+)
+
+
+def admin_connection(env: Mapping[str, str], dbname: str | None = None) -> psycopg.Connection[Any]:
+    return connect(config.admin_target(env), dbname or config.metrics_db_name(env))
+
+
+def role_connection(env: Mapping[str, str], role: str, dbname: str) -> psycopg.Connection[Any]:
+    return connect(config.role_target(role, env), dbname)
+
+
+def reset_crm(conn: psycopg.Connection[Any]) -> None:
+    """Empty every crm table (as revops_etl, committed)."""
+    conn.execute(
+        sql.SQL("TRUNCATE {} CASCADE").format(
+            sql.SQL(", ").join(sql.Identifier("crm", t) for t in CRM_TABLES)
+        )
+    )
+
+
+def reset_metrics(conn: psycopg.Connection[Any]) -> None:
+    """Empty the fact tables and run_log (as revops_runner)."""
+    conn.execute(
+        sql.SQL("TRUNCATE {}").format(
+            sql.SQL(", ").join(sql.Identifier("metrics", t) for t in FACT_TABLES)
+        )
+    )
+
+
+def set_setting(conn: psycopg.Connection[Any], name: str, value: Any) -> None:
+    conn.execute(
+        "UPDATE metrics.settings SET setting_value = %s::jsonb WHERE setting_name = %s",
+        (json.dumps(value), name),
+    )
+
+
+def insert_rows(
+    conn: psycopg.Connection[Any], table: str, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert dicts into crm.<table>; a key a row leaves out takes the column default."""
+    with conn.cursor() as cur:
+        for row in rows:
+            columns = list(row)
+            query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                sql.Identifier("crm", table),
+                sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                sql.SQL(", ").join(sql.Placeholder() for _ in columns),
+            )
+            cur.execute(query, tuple(row[c] for c in columns))
