@@ -149,6 +149,30 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from revops.db import connect
     from revops.generate import load_synthetic
 
+    if (args.format is None) != (args.out is None):
+        _progress("generate: --format and --out go together (write JSON files instead of loading)")
+        return EXIT_USAGE
+    if args.format is not None:
+        from pathlib import Path
+
+        from revops.export import ExportError, export
+
+        try:
+            result = export(
+                Path(args.out),
+                fmt=args.format,
+                scale=args.scale,
+                seed=args.seed,
+                end_date=args.end_date,
+                progress=_progress,
+            )
+        except ExportError as exc:
+            _progress(f"generate: {exc}")
+            return EXIT_USAGE
+        if result.needs_object:
+            _progress(f"generate: ingest each file with --object (see {args.out}/README.md)")
+        print(json.dumps(result.counts, indent=2))
+        return EXIT_OK
     target = config.role_target("revops_etl")
     with connect(target, config.source_db_name(), application="revops-generate") as conn:
         counts = load_synthetic(
@@ -289,6 +313,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     gen.add_argument("--end-date", type=_date, help="last day of data (default: yesterday, UTC)")
+    gen.add_argument(
+        "--format",
+        choices=("rest", "sfcli", "tree", "bulk", "singer", "airbyte", "jsonl"),
+        help="write Salesforce-style JSON files in this envelope instead of loading crm"
+        " (with --out; bulk and jsonl files are ingested with --object)",
+    )
+    gen.add_argument("--out", metavar="DIR", help="directory for the --format files")
     gen.set_defaults(func=cmd_generate)
 
     run = sub.add_parser(

@@ -1,8 +1,9 @@
 """`revops demo`: the whole pipeline on the embedded PostgreSQL in well under a minute.
 
-Starts (or reuses) the embedded server, bootstraps both databases, loads a small deterministic
-synthetic CRM, backfills every day of it set-based, and prints a few rows of each fact table,
-the run status and how to connect with psql.
+Starts (or reuses) the embedded server, bootstraps both databases, writes a small deterministic
+synthetic CRM as REST query pages into ``$REVOPS_HOME/demo-export``, empties ``crm`` and loads
+the files with the real ingest (as ``revops ingest`` would), backfills every day of it
+set-based, and prints a few rows of each fact table, the run status and how to connect with psql.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from revops import config, runs
 from revops.bootstrap import bootstrap
 from revops.db import connect, fetch_one
 
+DEMO_FORMAT = "rest"  # REST query pages: typed, attributed, no --object needed
 SHOW = {
     "daily_lead_funnel": (
         "lead_source",
@@ -58,7 +60,9 @@ def _table(title: str, header: list[str], rows: list[tuple[Any, ...]]) -> str:
 
 
 def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = print) -> int:
-    from revops.generate import load_synthetic
+    from revops.export import export, load_export
+    from revops.generate import truncate_crm
+    from revops.ingest.cli import render, summarise
 
     started = time.monotonic()
     port: int | None = None
@@ -73,10 +77,24 @@ def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = 
     if port is not None:
         config.write_pgpass(home, port)
 
-    with connect(config.role_target("revops_etl"), config.source_db_name()) as etl:
-        counts = load_synthetic(etl, scale=scale, seed=seed, progress=progress)
+    # Through the front door: JSON export files, then the real ingest (as `revops ingest`).
+    out = home / "demo-export"  # a rerun replaces the files the last export wrote there
+    exported = export(out, fmt=DEMO_FORMAT, scale=scale, seed=seed)
+    progress(
+        f"wrote {sum(exported.counts.values())} records as {DEMO_FORMAT} files into {out}: "
+        + ", ".join(f"{k}={v}" for k, v in exported.counts.items())
+    )
+    with connect(
+        config.role_target("revops_etl"), config.source_db_name(), application="revops-ingest"
+    ) as etl:
+        truncate_crm(etl)
+        results = load_export(etl, out, progress=progress)
         span = fetch_one(etl, "SELECT min(created_at)::date FROM crm.leads")
-    progress("generated " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    report = summarise(results)
+    progress("ingest " + render(report).splitlines()[-1])
+    if report["rejected"] or report["failed_files"]:
+        progress("ingest rejected records: see crm.load_errors")
+        return 1
     with runs.runner_connection() as conn:
         (today,) = fetch_one(conn, "SELECT metrics.business_today()")
         if not isinstance(today, dt.date):
