@@ -387,6 +387,8 @@ def bootstrap(
                 )
                 if timezone:
                     set_timezone(met, timezone, report)
+                # pass the business time zone to the source sessions (no-op when in step)
+                met.execute("SELECT metrics.sync_source_settings()")
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (BOOTSTRAP_LOCK,))
     return report

@@ -3,8 +3,8 @@
 --
 -- Grain: one row per metric_date and lead_source (trimmed; NULL/blank = 'Unknown'), for every
 -- source with a lead created up to that day, or an SQL or opportunity on that day.
--- Inputs: crm_remote.leads, crm_remote.lead_status_history, crm_remote.opportunities;
--- settings business_timezone and qualified_statuses.
+-- Inputs: crm_remote.leads, crm_remote.lead_days, crm_remote.lead_status_history,
+-- crm_remote.opportunity_days; settings business_timezone and qualified_statuses.
 -- Why this shape: day windows are timestamptz bounds computed once, so the remote filters are
 -- plain ranges on created_at (index-friendly, pushed down by postgres_fdw); the running
 -- "to date" total is the count before the range (aggregated remotely, grouped by the raw
@@ -17,7 +17,9 @@
 -- its converted_date when converted; else its created day when its current status is
 -- qualified; else the lead is not an SQL. The SQL counts under the lead's own source.
 -- Opportunity source: its own lead_source, else that of the lead converted into it (the
--- earliest such lead with a non-blank source), else 'Unknown'.
+-- earliest such lead with a non-blank source), else 'Unknown' (crm.opportunity_days). Created
+-- days of leads and opportunities come from the source views, which compute local days in the
+-- business time zone, so those counts are aggregated remotely.
 CREATE OR REPLACE FUNCTION metrics.refresh_daily_lead_funnel(
     p_metric_date date,
     p_to_date date DEFAULT NULL
@@ -36,12 +38,11 @@ DECLARE
     v_end timestamptz;
     v_qualified text [];
     v_candidates text [];
-    v_opportunities text [];
     v_rows bigint;
 BEGIN
     PERFORM metrics.check_date_range(v_from, v_to);
     PERFORM metrics.lock_metrics();
-    v_tz := metrics.business_timezone();
+    v_tz := metrics.source_timezone();
     v_start := v_from::timestamp AT TIME ZONE v_tz;
     v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
     v_qualified := metrics.qualified_statuses();
@@ -75,14 +76,6 @@ BEGIN
                 AND lower(btrim(l.status)) = ANY(v_qualified)
         ) AS c;
 
-        -- opportunities created inside the range (their converted leads give fallback sources)
-        SELECT coalesce(array_agg(o.opportunity_id), ARRAY[]::text [])
-        INTO v_opportunities
-        FROM crm_remote.opportunities AS o
-        WHERE
-            NOT o.is_deleted
-            AND o.created_at >= v_start
-            AND o.created_at < v_end;
     END IF;
 
     DELETE FROM metrics.daily_lead_funnel
@@ -92,7 +85,7 @@ BEGIN
         metric_date, lead_source, total_leads_to_date, new_leads, sqls, opportunities_created
     )
     WITH
-    leads_before_raw AS (
+    leads_before_raw AS MATERIALIZED (
         SELECT
             l.lead_source,
             count(*) AS lead_count
@@ -111,16 +104,24 @@ BEGIN
         GROUP BY 1
     ),
 
+    new_by_day_raw AS MATERIALIZED (
+        SELECT
+            d.created_date AS metric_date,
+            d.lead_source,
+            count(*) AS lead_count
+        FROM crm_remote.lead_days AS d
+        WHERE
+            d.created_at >= v_start
+            AND d.created_at < v_end
+        GROUP BY 1, 2
+    ),
+
     new_by_day AS (
         SELECT
-            (l.created_at AT TIME ZONE v_tz)::date AS metric_date,
-            coalesce(nullif(btrim(l.lead_source), ''), 'Unknown') AS lead_source,
-            count(*) AS lead_count
-        FROM crm_remote.leads AS l
-        WHERE
-            NOT l.is_deleted
-            AND l.created_at >= v_start
-            AND l.created_at < v_end
+            r.metric_date,
+            coalesce(nullif(btrim(r.lead_source), ''), 'Unknown') AS lead_source,
+            sum(r.lead_count) AS lead_count
+        FROM new_by_day_raw AS r
         GROUP BY 1, 2
     ),
 
@@ -167,33 +168,14 @@ BEGIN
         GROUP BY 1, 2
     ),
 
-    converted_lead_source AS (
-        SELECT DISTINCT ON (l.converted_opportunity_id)
-            l.converted_opportunity_id AS opportunity_id,
-            nullif(btrim(l.lead_source), '') AS lead_source
-        FROM crm_remote.leads AS l
-        WHERE
-            NOT l.is_deleted
-            AND l.converted_opportunity_id IS NOT NULL
-            AND (v_opportunities IS NULL OR l.converted_opportunity_id = ANY(v_opportunities))
-        ORDER BY
-            l.converted_opportunity_id,
-            (nullif(btrim(l.lead_source), '') IS NULL),
-            l.created_at,
-            l.lead_id
-    ),
-
     opportunities_by_day AS (
         SELECT
-            (o.created_at AT TIME ZONE v_tz)::date AS metric_date,
-            coalesce(nullif(btrim(o.lead_source), ''), cls.lead_source, 'Unknown') AS lead_source,
+            o.created_date AS metric_date,
+            o.funnel_lead_source AS lead_source,
             count(*) AS opportunity_count
-        FROM crm_remote.opportunities AS o
-        LEFT JOIN converted_lead_source AS cls
-            ON o.opportunity_id = cls.opportunity_id
+        FROM crm_remote.opportunity_days AS o
         WHERE
-            NOT o.is_deleted
-            AND o.created_at >= v_start
+            o.created_at >= v_start
             AND o.created_at < v_end
         GROUP BY 1, 2
     ),

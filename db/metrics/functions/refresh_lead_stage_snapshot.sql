@@ -4,7 +4,8 @@
 -- Grain: one row per metric_date and status (trimmed; NULL/blank = 'Unknown') holding at least
 -- one lead that day.
 -- Inputs: crm_remote.lead_status_segments (a view in the source database over crm.leads and
--- crm.lead_status_history); setting business_timezone.
+-- crm.lead_status_history, with local days in the business time zone); setting
+-- business_timezone.
 -- Population of day D: non-deleted leads created before the end of D. Status as of D: the last
 -- status-history value at or before the end of D (ties broken by load order); before a lead's
 -- first recorded change, the old_status of that change (the status it had then), falling back
@@ -13,7 +14,8 @@
 -- Why segments: a segment (from_at, to_at] holds the status at the end of every day D with
 -- from_at < end(D) <= to_at, i.e. the local days [day(from_at), day(to_at)), never before the
 -- created day. The range is answered with +1/-1 deltas and a running sum per status, so a
--- backfill does not multiply leads by days; the remote side filters segments to the range.
+-- backfill does not multiply leads by days; the remote side filters segments to the range and
+-- counts them per (status, from_date, to_date), so only those totals travel.
 CREATE OR REPLACE FUNCTION metrics.refresh_lead_stage_snapshot(
     p_metric_date date,
     p_to_date date DEFAULT NULL
@@ -34,7 +36,7 @@ DECLARE
 BEGIN
     PERFORM metrics.check_date_range(v_from, v_to);
     PERFORM metrics.lock_metrics();
-    v_tz := metrics.business_timezone();
+    v_tz := metrics.source_timezone();
     v_first_end := (v_from + 1)::timestamp AT TIME ZONE v_tz;
     v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
 
@@ -43,42 +45,51 @@ BEGIN
 
     INSERT INTO metrics.lead_stage_snapshot (metric_date, status, lead_count, avg_lead_age_days)
     WITH
+    -- segments holding a status at the end of some day of the range, counted remotely per
+    -- (raw status, from_date, to_date) with the sum of their leads' created days
+    segment_groups AS MATERIALIZED (
+        SELECT
+            sg.status,
+            sg.from_date,
+            sg.to_date,
+            count(*) AS lead_count,
+            sum(sg.created_date - date '2000-01-01') AS created_day_sum
+        FROM crm_remote.lead_status_segments AS sg
+        WHERE
+            sg.created_at < v_end
+            AND (sg.from_at IS NULL OR sg.from_at < v_end)
+            AND (sg.to_at IS NULL OR sg.to_at >= v_first_end)
+        GROUP BY 1, 2, 3
+    ),
+
     segments AS (
         SELECT
-            coalesce(nullif(btrim(s.status), ''), 'Unknown') AS status,
-            (s.created_at AT TIME ZONE v_tz)::date AS created_date,
-            greatest(
-                (s.from_at AT TIME ZONE v_tz)::date, (s.created_at AT TIME ZONE v_tz)::date
-            ) AS from_date,
-            (s.to_at AT TIME ZONE v_tz)::date AS to_date
-        FROM crm_remote.lead_status_segments AS s
+            coalesce(nullif(btrim(g.status), ''), 'Unknown') AS status,
+            g.from_date,
+            g.to_date,
+            g.lead_count,
+            g.created_day_sum
+        FROM segment_groups AS g
         WHERE
-            s.created_at < v_end
-            AND (s.from_at IS NULL OR s.from_at < v_end)
-            AND (s.to_at IS NULL OR s.to_at >= v_first_end)
+            g.from_date <= v_to
+            AND (g.to_date IS NULL OR g.to_date > greatest(g.from_date, v_from))
     ),
 
     deltas AS (
         SELECT
             s.status,
             greatest(s.from_date, v_from) AS delta_date,
-            1 AS lead_delta,
-            (s.created_date - date '2000-01-01') AS created_day_delta
+            s.lead_count AS lead_delta,
+            s.created_day_sum AS created_day_delta
         FROM segments AS s
-        WHERE
-            s.from_date <= v_to
-            AND (s.to_date IS NULL OR s.to_date > greatest(s.from_date, v_from))
         UNION ALL
         SELECT
             s.status,
             s.to_date AS delta_date,
-            -1 AS lead_delta,
-            -(s.created_date - date '2000-01-01') AS created_day_delta
+            -s.lead_count AS lead_delta,
+            -s.created_day_sum AS created_day_delta
         FROM segments AS s
-        WHERE
-            s.from_date <= v_to
-            AND s.to_date > greatest(s.from_date, v_from)
-            AND s.to_date <= v_to
+        WHERE s.to_date <= v_to
     ),
 
     daily_deltas AS (

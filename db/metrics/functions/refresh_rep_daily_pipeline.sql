@@ -2,14 +2,16 @@
 -- metric days p_metric_date .. p_to_date (default: the one day), set-based over the range.
 --
 -- Grain: one row per metric_date and rep_id with any non-zero measure that day.
--- Inputs: crm_remote.opportunities, crm_remote.reps; setting business_timezone.
+-- Inputs: crm_remote.opportunity_days (created day in the business time zone, computed in the
+-- source), crm_remote.opportunities, crm_remote.reps; setting business_timezone.
 -- Created: opportunities whose created_at falls on the local day; their amounts summed with
 -- NULL as 0. Won: is_won, or when is_won is NULL, the stage name reduced to its letters and
 -- lowercased equals 'closedwon' ('Closed Won', 'Closed/Won'); counted on close_date (a DATE,
 -- never shifted); a won deal without a close date counts on no day.
 -- Owner buckets as in rep_daily_activity ('-1'/'Unassigned', 'Unknown').
--- Why aggregate by raw owner_id first: the remote side can group by a plain column; queue
--- owners are folded into '-1' afterwards by a second, small GROUP BY.
+-- Why aggregate by raw owner_id first: the remote side can group by plain columns (sum() skips
+-- NULL amounts; an all-NULL sum becomes 0 here); queue owners are folded into '-1' afterwards
+-- by a second, small GROUP BY.
 CREATE OR REPLACE FUNCTION metrics.refresh_rep_daily_pipeline(
     p_metric_date date,
     p_to_date date DEFAULT NULL
@@ -30,7 +32,7 @@ DECLARE
 BEGIN
     PERFORM metrics.check_date_range(v_from, v_to);
     PERFORM metrics.lock_metrics();
-    v_tz := metrics.business_timezone();
+    v_tz := metrics.source_timezone();
     v_start := v_from::timestamp AT TIME ZONE v_tz;
     v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
 
@@ -44,14 +46,13 @@ BEGIN
     WITH
     created AS (
         SELECT
-            (o.created_at AT TIME ZONE v_tz)::date AS metric_date,
+            o.created_date AS metric_date,
             o.owner_id,
             count(*) AS opportunities_created,
-            sum(coalesce(o.amount, 0)) AS pipeline_amount_created
-        FROM crm_remote.opportunities AS o
+            sum(o.amount) AS pipeline_amount_created
+        FROM crm_remote.opportunity_days AS o
         WHERE
-            NOT o.is_deleted
-            AND o.created_at >= v_start
+            o.created_at >= v_start
             AND o.created_at < v_end
         GROUP BY 1, 2
     ),
@@ -61,7 +62,7 @@ BEGIN
             o.close_date AS metric_date,
             o.owner_id,
             count(*) AS closed_won_opportunities,
-            sum(coalesce(o.amount, 0)) AS revenue_won
+            sum(o.amount) AS revenue_won
         FROM crm_remote.opportunities AS o
         WHERE
             NOT o.is_deleted
@@ -81,7 +82,7 @@ BEGIN
             c.metric_date,
             metrics.rep_bucket(c.owner_id) AS rep_id,
             c.opportunities_created,
-            c.pipeline_amount_created,
+            coalesce(c.pipeline_amount_created, 0) AS pipeline_amount_created,
             0::bigint AS closed_won_opportunities,
             0::numeric AS revenue_won
         FROM created AS c
@@ -92,7 +93,7 @@ BEGIN
             0::bigint,
             0::numeric,
             w.closed_won_opportunities,
-            w.revenue_won
+            coalesce(w.revenue_won, 0)
         FROM won AS w
     ),
 

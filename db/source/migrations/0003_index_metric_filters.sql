@@ -1,10 +1,18 @@
--- 0003_index_metric_filters: indexes for the filters the metric functions send through
--- postgres_fdw (see db/metrics/functions): converted leads by converted_date (SQL candidates),
--- and a narrow covering index for activities whose day is their activity_date, so a backfill
--- aggregates them remotely from the index instead of reading the wide rows (raw jsonb).
+-- 0003_index_metric_filters: indexes for what the metric functions ask the source database
+-- through postgres_fdw (see db/metrics/functions and db/source/views):
+-- * converted leads by converted_date: the daily funnel's SQL candidates;
+-- * narrow covering indexes in (lead_id, ...) order for crm.lead_status_segments, so its window
+--   over the status history and its joins to leads run as ordered index-only scans instead of
+--   sorting and reading the wide rows (raw jsonb) on every snapshot.
 CREATE INDEX leads_converted_date_idx ON crm.leads (converted_date)
 WHERE converted_date IS NOT NULL;
 
-CREATE INDEX activities_day_by_date_idx ON crm.activities (activity_date)
-INCLUDE (owner_id, source_object, type, task_subtype, call_type, activity_at, is_child)
+CREATE INDEX leads_live_status_idx ON crm.leads (lead_id)
+INCLUDE (created_at, status)
+WHERE NOT is_deleted;
+
+CREATE INDEX lead_status_history_live_order_idx ON crm.lead_status_history (
+    lead_id, changed_at, history_seq
+)
+INCLUDE (old_status, new_status)
 WHERE NOT is_deleted;

@@ -8,8 +8,11 @@
 -- Status at t: the new_status of the last change before t (ties broken by load order); before
 -- the first change, that change's old_status (the status the lead started with), falling back
 -- to the current status when the history does not say; with no history, the current status.
--- Why a view in the source: the window functions run next to the data; only the segments a
--- query asks for travel through the FDW.
+-- created_date, from_date, to_date: the same instants as local business days (the session's
+-- revops.business_timezone): the segment holds the status at the end of the days
+-- [from_date, to_date), never before created_date.
+-- Why a view in the source: the window functions and the time zone run next to the data, so the
+-- metrics database can aggregate segments remotely; only per-day totals travel through the FDW.
 CREATE OR REPLACE VIEW crm.lead_status_segments AS
 WITH
 changes AS (
@@ -30,7 +33,10 @@ SELECT
     l.created_at,
     coalesce(c.old_status, l.status) AS status,
     NULL::timestamptz AS from_at,
-    c.changed_at AS to_at
+    c.changed_at AS to_at,
+    (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS created_date,
+    (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS from_date,
+    (c.changed_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS to_date
 FROM crm.leads AS l
 LEFT JOIN changes AS c
     ON l.lead_id = c.lead_id AND c.change_number = 1
@@ -41,7 +47,13 @@ SELECT
     l.created_at,
     c.new_status AS status,
     c.changed_at AS from_at,
-    c.next_changed_at AS to_at
+    c.next_changed_at AS to_at,
+    (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS created_date,
+    greatest(
+        (c.changed_at AT TIME ZONE current_setting('revops.business_timezone'))::date,
+        (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date
+    ) AS from_date,
+    (c.next_changed_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS to_date
 FROM crm.leads AS l
 INNER JOIN changes AS c
     ON l.lead_id = c.lead_id
