@@ -107,8 +107,11 @@ def full_fdw_read(conn: Conn) -> None:
         conn.execute(query).fetchall()
 
 
-def remote_sql_evidence(admin: Conn, day: dt.date) -> dict[str, list[str]]:
-    """The Remote SQL of every foreign scan each refresh function runs for one day (auto_explain)."""
+def remote_sql_evidence(
+    admin: Conn, day: dt.date, to_day: dt.date | None = None
+) -> dict[str, list[str]]:
+    """The Remote SQL of every foreign scan each refresh function runs (auto_explain), for one
+    day or the range day..to_day; the functions' writes are rolled back."""
     messages: list[str] = []
     admin.add_notice_handler(lambda diag: messages.append(diag.message_primary or ""))
     admin.execute("LOAD 'auto_explain'")
@@ -125,7 +128,8 @@ def remote_sql_evidence(admin: Conn, day: dt.date) -> dict[str, list[str]]:
             messages.clear()
             with admin.transaction(force_rollback=True):
                 admin.execute(
-                    sql.SQL("SELECT {}(%s)").format(sql.Identifier("metrics", function)), (day,)
+                    sql.SQL("SELECT {}(%s, %s)").format(sql.Identifier("metrics", function)),
+                    (day, to_day),
                 )
             evidence[function] = [
                 line.strip()

@@ -173,6 +173,9 @@ def ensure_fdw(
         "dbname": source_db,
         "fetch_size": "10000",
         "use_remote_estimate": "true",
+        # PostgreSQL 17's default price of a row crossing the FDW (it was 0.01 before), so
+        # plans are the same on every supported version.
+        "fdw_tuple_cost": "0.2",
     }
     raw = _one(
         conn,
@@ -283,6 +286,42 @@ def foreign_columns(conn: Conn) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def source_views(conn: Conn) -> set[str]:
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_catalog.pg_class AS c"
+        " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'crm' AND c.relkind = 'v'"
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def ensure_view_estimates(metrics_conn: Conn, views: set[str], report: BootstrapReport) -> None:
+    """Foreign tables over source views plan with local estimates (use_remote_estimate off).
+
+    The views compute business days and categories; the remote planner cannot estimate how
+    many groups such expressions make, guesses "one per row", and the local planner then
+    declines to ship the GROUP BY. Local estimates (few groups) make it ship the aggregate,
+    which is always right for these views: they exist to be aggregated remotely.
+    """
+    for view in sorted(views):
+        row = metrics_conn.execute(
+            "SELECT ft.ftoptions FROM pg_catalog.pg_foreign_table AS ft"
+            " JOIN pg_catalog.pg_class AS c ON c.oid = ft.ftrelid"
+            " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'crm_remote' AND c.relname = %s",
+            (view,),
+        ).fetchone()
+        if row is None or _options(row[0]).get("use_remote_estimate") == "false":
+            continue
+        verb = "SET" if "use_remote_estimate" in _options(row[0]) else "ADD"
+        metrics_conn.execute(
+            sql.SQL("ALTER FOREIGN TABLE {} OPTIONS ({} use_remote_estimate 'false')").format(
+                sql.Identifier("crm_remote", view), sql.SQL(verb)
+            )
+        )
+        report.note(f"crm_remote.{view} plans with local estimates")
+
+
 def ensure_foreign_tables(
     metrics_conn: Conn, wanted: dict[str, list[tuple[str, str]]], report: BootstrapReport
 ) -> None:
@@ -369,6 +408,7 @@ def bootstrap(
                 apply_migrations(src, db_dir() / "source" / "migrations", report, "source")
                 apply_repeatables(src, db_dir() / "source" / "views")
                 wanted = source_columns(src)
+                views = source_views(src)
             say(f"metrics database {metrics_db}")
             with connect(admin, metrics_db, application="revops-bootstrap") as met:
                 met.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
@@ -382,6 +422,7 @@ def bootstrap(
                     report=report,
                 )
                 ensure_foreign_tables(met, wanted, report)
+                ensure_view_estimates(met, views, report)
                 apply_repeatables(
                     met, db_dir() / "metrics" / "functions", db_dir() / "metrics" / "grants.sql"
                 )

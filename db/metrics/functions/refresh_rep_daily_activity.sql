@@ -44,6 +44,15 @@ BEGIN
         metric_date, rep_id, rep_name, calls, emails, meetings, total_activities
     )
     WITH
+    -- all reps in one fetch (a few hundred rows): joined per row, the planner may otherwise
+    -- probe the remote table once per (day, rep)
+    rep_names AS MATERIALIZED (
+        SELECT
+            rr.rep_id,
+            rr.name
+        FROM crm_remote.reps AS rr
+    ),
+
     per_owner AS MATERIALIZED (
         SELECT
             d.activity_day AS metric_date,
@@ -83,7 +92,7 @@ BEGIN
         p.meetings,
         p.total_activities
     FROM per_rep AS p
-    LEFT JOIN crm_remote.reps AS r
+    LEFT JOIN rep_names AS r
         ON p.rep_id = r.rep_id;
 
     GET DIAGNOSTICS v_rows = ROW_COUNT;

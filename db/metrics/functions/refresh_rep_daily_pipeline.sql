@@ -44,6 +44,15 @@ BEGIN
         closed_won_opportunities, revenue_won
     )
     WITH
+    -- all reps in one fetch (a few hundred rows): joined per row, the planner may otherwise
+    -- probe the remote table once per (day, rep)
+    rep_names AS MATERIALIZED (
+        SELECT
+            rr.rep_id,
+            rr.name
+        FROM crm_remote.reps AS rr
+    ),
+
     created AS (
         SELECT
             o.created_date AS metric_date,
@@ -121,7 +130,7 @@ BEGIN
         p.closed_won_opportunities,
         p.revenue_won
     FROM per_rep AS p
-    LEFT JOIN crm_remote.reps AS r
+    LEFT JOIN rep_names AS r
         ON p.rep_id = r.rep_id
     WHERE
         p.opportunities_created <> 0

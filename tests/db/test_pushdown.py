@@ -1,0 +1,99 @@
+"""EXPLAIN evidence that each fact table's per-day counts are aggregated in the source database.
+
+postgres_fdw decides per query whether to ship an aggregate; the metric functions are written
+so that it does (plain-column GROUP BYs over source views, MATERIALIZED CTEs). If a change stops
+that, backfills silently go back to pulling every row through the FDW: this test shows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from pgtest import admin_connection, reset_crm, reset_metrics, role_connection
+from revops import config
+from revops.bench import remote_sql_evidence
+from revops.generate import load_synthetic
+
+pytestmark = pytest.mark.db
+
+END = dt.date(2025, 12, 31)
+
+
+@pytest.fixture(scope="module")
+def generated(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    etl = role_connection(pg_env, "revops_etl", config.source_db_name(pg_env))
+    runner = role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env))
+    reset_crm(etl)
+    load_synthetic(etl, scale=0.01, seed=3, end_date=END)
+    with admin_connection(pg_env, config.source_db_name(pg_env)) as src:
+        src.execute("ANALYZE")
+    try:
+        yield pg_env
+    finally:
+        reset_crm(etl)
+        reset_metrics(runner)
+        etl.close()
+        runner.close()
+
+
+def test_range_aggregates_run_remotely(generated: dict[str, str]) -> None:
+    with admin_connection(generated) as admin:
+        evidence = remote_sql_evidence(admin, END - dt.timedelta(days=364), END)
+    shipped = {
+        f: [line for line in lines if line.startswith("Relations: Aggregate on")]
+        for f, lines in evidence.items()
+    }
+    assert any("crm_remote.lead_days" in r for r in shipped["refresh_daily_lead_funnel"]), evidence
+    assert any("crm_remote.opportunity_days" in r for r in shipped["refresh_daily_lead_funnel"])
+    assert any("crm_remote.activity_days" in r for r in shipped["refresh_rep_daily_activity"]), (
+        evidence
+    )
+    assert any("crm_remote.opportunity_days" in r for r in shipped["refresh_rep_daily_pipeline"])
+    assert any(
+        "crm_remote.lead_status_segments" in r for r in shipped["refresh_lead_stage_snapshot"]
+    ), evidence
+    # day windows reach the source as timestamp ranges (index-friendly), never as casts
+    remote = [line for lines in evidence.values() for line in lines if "Remote SQL" in line]
+    assert any("created_at >= " in line for line in remote)
+    assert not any("::date" in line and "created_at" in line for line in remote)
+
+
+def test_time_zone_change_inside_one_transaction_is_refused(
+    generated: dict[str, str], runner_conn: psycopg.Connection[Any]
+) -> None:
+    """The source computes days in the zone its connection was opened with; a setting changed
+    after that in the same transaction must not produce rows cut at the wrong midnight."""
+    with admin_connection(generated) as admin:
+        admin.execute("BEGIN")
+        try:
+            admin.execute("SELECT metrics.refresh_daily_lead_funnel(%s)", (END,))
+            admin.execute(
+                "UPDATE metrics.settings SET setting_value = '\"Asia/Tokyo\"'"
+                " WHERE setting_name = 'business_timezone'"
+            )
+            with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="run again"):
+                admin.execute("SELECT metrics.refresh_daily_lead_funnel(%s)", (END,))
+        finally:
+            admin.execute("ROLLBACK")
+    # a new transaction picks the setting up: the source sessions follow metrics.settings
+    runner_conn.execute(
+        "UPDATE metrics.settings SET setting_value = '\"Asia/Tokyo\"'"
+        " WHERE setting_name = 'business_timezone'"
+    )
+    try:
+        zone = runner_conn.execute("SELECT metrics.source_timezone()").fetchone()
+        assert zone == ("Asia/Tokyo",)
+        clock = runner_conn.execute(
+            "SELECT business_timezone FROM crm_remote.business_clock"
+        ).fetchone()
+        assert clock == ("Asia/Tokyo",)
+    finally:
+        runner_conn.execute(
+            "UPDATE metrics.settings SET setting_value = '\"UTC\"'"
+            " WHERE setting_name = 'business_timezone'"
+        )
