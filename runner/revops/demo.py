@@ -100,7 +100,8 @@ def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = 
         if not isinstance(today, dt.date):
             raise TypeError("metrics.business_today() returned no date")
         yesterday = today - dt.timedelta(days=1)
-        first = span[0] if isinstance(span[0], dt.date) else yesterday
+        # the UTC date of the first lead, one day earlier to cover any business time zone
+        first = span[0] - dt.timedelta(days=1) if isinstance(span[0], dt.date) else yesterday
         outcome = runs.backfill(conn, first, yesterday, chunk_days=366, progress=progress)
         if not outcome.ok:
             progress(f"backfill failed: {outcome.failed}")
