@@ -40,11 +40,9 @@ DECLARE
     v_candidates text [];
     v_rows bigint;
 BEGIN
-    PERFORM metrics.check_date_range(v_from, v_to);
-    PERFORM metrics.lock_metrics();
-    v_tz := metrics.source_timezone();
-    v_start := v_from::timestamp AT TIME ZONE v_tz;
-    v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
+    SELECT w.business_timezone, w.start_at, w.end_at
+    INTO v_tz, v_start, v_end
+    FROM metrics.begin_refresh(v_from, v_to) AS w;
     v_qualified := metrics.qualified_statuses();
 
     -- leads that may have their qualification day inside the range; for long ranges (a

@@ -34,11 +34,10 @@ DECLARE
     v_end timestamptz;
     v_rows bigint;
 BEGIN
-    PERFORM metrics.check_date_range(v_from, v_to);
-    PERFORM metrics.lock_metrics();
-    v_tz := metrics.source_timezone();
+    SELECT w.business_timezone, w.end_at
+    INTO v_tz, v_end
+    FROM metrics.begin_refresh(v_from, v_to) AS w;
     v_first_end := (v_from + 1)::timestamp AT TIME ZONE v_tz;
-    v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
 
     DELETE FROM metrics.lead_stage_snapshot
     WHERE metric_date BETWEEN v_from AND v_to;

@@ -25,16 +25,13 @@ AS $$
 DECLARE
     v_from date := p_metric_date;
     v_to date := coalesce(p_to_date, p_metric_date);
-    v_tz text;
     v_start timestamptz;
     v_end timestamptz;
     v_rows bigint;
 BEGIN
-    PERFORM metrics.check_date_range(v_from, v_to);
-    PERFORM metrics.lock_metrics();
-    v_tz := metrics.source_timezone();
-    v_start := v_from::timestamp AT TIME ZONE v_tz;
-    v_end := (v_to + 1)::timestamp AT TIME ZONE v_tz;
+    SELECT w.start_at, w.end_at
+    INTO v_start, v_end
+    FROM metrics.begin_refresh(v_from, v_to) AS w;
 
     DELETE FROM metrics.rep_daily_pipeline
     WHERE metric_date BETWEEN v_from AND v_to;
@@ -121,10 +118,7 @@ BEGIN
     SELECT
         p.metric_date,
         p.rep_id,
-        CASE
-            WHEN p.rep_id = '-1' THEN 'Unassigned'
-            ELSE coalesce(nullif(btrim(r.name), ''), 'Unknown')
-        END AS rep_name,
+        metrics.rep_label(p.rep_id, r.name) AS rep_name,
         p.opportunities_created,
         p.pipeline_amount_created,
         p.closed_won_opportunities,
