@@ -7,3 +7,8 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA metrics TO revops_runner;
 
 ALTER VIEW metrics.freshness OWNER TO revops_runner;
 GRANT SELECT ON metrics.freshness TO revops_bi;
+
+ALTER VIEW metrics.data_quality OWNER TO revops_runner;
+GRANT SELECT ON metrics.data_quality TO revops_bi;
+-- pure helpers the BI views call (function privileges are checked as the querying role)
+GRANT EXECUTE ON FUNCTION metrics.rep_bucket(text), metrics.rep_label(text, text) TO revops_bi;

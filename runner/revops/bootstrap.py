@@ -7,7 +7,8 @@ Apply order (also in db/README.md):
    ``revops_meta.schema_migrations``, then the repeatable views in ``db/source/views``;
 3. the metrics database: postgres_fdw, ``db/metrics/migrations``, the FDW server and user
    mappings, ``IMPORT FOREIGN SCHEMA crm`` (per table, only when its columns changed), then
-   every repeatable file in ``db/metrics/functions`` and finally ``db/metrics/grants.sql``.
+   every repeatable file in ``db/metrics/functions``, then ``db/metrics/views`` (a view that
+   reads a later one is retried after it) and finally ``db/metrics/grants.sql``.
 
 Running it again on a bootstrapped cluster changes nothing and fails nothing: each step checks
 what is there first. A session-level advisory lock keeps two bootstraps from interleaving.
@@ -353,12 +354,29 @@ def ensure_foreign_tables(
     )
 
 
-def apply_repeatables(conn: Conn, folder: Path, grants: Path | None = None) -> None:
-    """Re-apply every function/view file of a folder (CREATE OR REPLACE), then the grants."""
+def apply_repeatables(conn: Conn, folders: list[Path], grants: Path | None = None) -> None:
+    """Re-apply every function/view file (CREATE OR REPLACE), folder by folder, then the grants.
+
+    Function bodies are not checked at creation, so functions apply in any order. A view is
+    checked against what it reads, so view files that name an object a later file creates are
+    retried after the others (each attempt in a savepoint) until all apply; a real error is
+    raised once no file makes progress.
+    """
     with conn.transaction():
         conn.execute("SET LOCAL check_function_bodies = off")
-        for path in sorted(folder.glob("*.sql")):
-            execute_file(conn, path)
+        for folder in folders:
+            pending = sorted(folder.glob("*.sql"))
+            while pending:
+                failed: list[tuple[Path, psycopg.Error]] = []
+                for path in pending:
+                    try:
+                        with conn.transaction():
+                            execute_file(conn, path)
+                    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction) as exc:
+                        failed.append((path, exc))
+                if len(failed) == len(pending):
+                    raise failed[0][1]
+                pending = [path for path, _ in failed]
         if grants is not None:
             execute_file(conn, grants)
 
@@ -406,7 +424,7 @@ def bootstrap(
             say(f"source database {source_db}")
             with connect(admin, source_db, application="revops-bootstrap") as src:
                 apply_migrations(src, db_dir() / "source" / "migrations", report, "source")
-                apply_repeatables(src, db_dir() / "source" / "views")
+                apply_repeatables(src, [db_dir() / "source" / "views"])
                 wanted = source_columns(src)
                 views = source_views(src)
             say(f"metrics database {metrics_db}")
@@ -424,7 +442,9 @@ def bootstrap(
                 ensure_foreign_tables(met, wanted, report)
                 ensure_view_estimates(met, views, report)
                 apply_repeatables(
-                    met, db_dir() / "metrics" / "functions", db_dir() / "metrics" / "grants.sql"
+                    met,
+                    [db_dir() / "metrics" / "functions", db_dir() / "metrics" / "views"],
+                    db_dir() / "metrics" / "grants.sql",
                 )
                 if timezone:
                     set_timezone(met, timezone, report)

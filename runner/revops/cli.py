@@ -263,6 +263,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from revops import runs
+
+    with runs.runner_connection() as conn:
+        checks = runs.data_quality(conn)
+    failing = [c for c in checks if c["affected_count"] > 0]
+    if args.json:
+        print(json.dumps(checks, indent=2))
+    else:
+        for check in checks:
+            mark = "ok  " if check["affected_count"] == 0 else check["severity"].upper()
+            samples = ", ".join(check["sample_ids"]) if check["affected_count"] else ""
+            print(
+                f"{mark:<8} {check['check_name']:<32} {check['affected_count']:>8}"
+                f"  {check['description']}{'  e.g. ' + samples if samples else ''}"
+            )
+    if any(c["check_name"] == "stale_metrics" for c in failing):
+        return EXIT_STALE
+    if any(c["severity"] == "error" for c in failing):
+        return EXIT_FAILED
+    if args.strict and any(c["severity"] == "warning" for c in failing):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from revops.demo import demo
 
@@ -392,6 +417,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     psql.add_argument("--db", help="database (default: revops_metrics; revops_training for etl)")
     psql.set_defaults(func=cmd_psql, passthrough=True)
+
+    check = sub.add_parser(
+        "check",
+        help="data-quality checks (unknown owners, NULL amounts, won deals without close date,"
+        " quarantined records, staleness)",
+        description="Reads metrics.data_quality. Exit 3 when the metrics are stale, 1 when an"
+        " error-level check (or, with --strict, a warning) finds rows, else 0.",
+    )
+    check.add_argument("--json", action="store_true", help="machine-readable result on stdout")
+    check.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    check.set_defaults(func=cmd_check)
 
     bench = sub.add_parser(
         "bench",

@@ -219,3 +219,20 @@ def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict
         "tables": freshness,
         "recent_runs": runs,
     }
+
+
+def data_quality(conn: Conn) -> list[dict[str, Any]]:
+    """The rows of metrics.data_quality (one per check)."""
+    return [
+        {
+            "check_name": r[0],
+            "severity": r[1],
+            "affected_count": int(str(r[2])),
+            "sample_ids": list(r[3]) if isinstance(r[3], list) else [],
+            "description": r[4],
+        }
+        for r in conn.execute(
+            "SELECT check_name, severity, affected_count, sample_ids, description"
+            " FROM metrics.data_quality"
+        )
+    ]

@@ -184,3 +184,16 @@ def test_postgres_computes_the_same_scram_verifier(pg_env: dict[str, str]) -> No
     assert row is not None
     assert verifier_matches(row[0], "correct horse")
     assert not verifier_matches(row[0], "wrong horse")
+
+
+def test_check_reports_staleness_then_passes(cli_env: dict[str, str]) -> None:
+    reset_metrics(role_connection(cli_env, "revops_runner", config.metrics_db_name(cli_env)))
+    proc = revops(cli_env, "check", "--json")
+    assert proc.returncode == 3, proc.stderr
+    checks = {c["check_name"]: c["affected_count"] for c in json.loads(proc.stdout)}
+    assert checks["stale_metrics"] == 1
+    assert checks["unknown_owner"] == 0
+    assert revops(cli_env, "run", "--horizon", "1").returncode == 0
+    proc = revops(cli_env, "check", "--strict")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok       stale_metrics" in proc.stdout

@@ -481,3 +481,25 @@ def test_run_log_records_each_day(computed: psycopg.Connection[Any]) -> None:
         "rep_daily_pipeline": 4,
         "lead_stage_snapshot": 6,
     }
+
+
+def test_data_quality_checks(computed: psycopg.Connection[Any]) -> None:
+    from revops.runs import data_quality
+
+    found = {
+        c["check_name"]: (c["affected_count"], c["sample_ids"]) for c in data_quality(computed)
+    }
+    assert found == {
+        # O6 and A9 belong to GHOST; NULL and queue owners are Unassigned, not unknown
+        "unknown_owner": (2, [GHOST]),
+        # O2 has no amount (O7 too, but it is deleted)
+        "null_opportunity_amount": (1, ["O2"]),
+        # O4 is won without a close date
+        "won_without_close_date": (1, ["O4"]),
+        "lead_without_created_at": (0, []),
+        "activity_without_day": (0, []),
+        "status_history_for_unknown_lead": (0, []),
+        "quarantined_records": (0, []),
+        # the newest computed day is in 2025: far older than the allowed 2 days
+        "stale_metrics": (1, ["2025-11-03"]),
+    }

@@ -1,0 +1,182 @@
+-- metrics.data_quality: the data-quality checks the metric definitions promise, one row per
+-- check, for `revops check` and BI dashboards.
+--
+-- Grain: one row per check (always present, affected_count 0 when clean).
+-- Inputs: crm_remote.* (the source mirror), metrics.freshness.
+-- Checks:
+-- * unknown_owner: rows (leads, opportunities, activities) whose owner Id is neither empty, a
+--   queue (00G...) nor in crm.reps; they report as rep_name 'Unknown';
+-- * null_opportunity_amount: opportunities without an amount (they add 0 to the sums);
+-- * won_without_close_date: won opportunities (is_won, or a 'Closed Won' stage when is_won is
+--   NULL) without a close date: they count on no day;
+-- * lead_without_created_at / activity_without_day: rows no metric day can hold;
+-- * status_history_for_unknown_lead: status changes of leads that are not (or no longer) there;
+-- * quarantined_records: records ingest rejected in the last 7 days (crm.load_errors);
+-- * stale_metrics: the newest successful metric day is older than freshness_max_lag_days.
+-- Deleted rows are never checked (they never count). sample_ids holds up to 5 example Ids.
+-- Why a view owned by revops_runner: revops_bi may read it without reading crm_remote.
+CREATE OR REPLACE VIEW metrics.data_quality AS
+WITH
+known_reps AS (
+    SELECT r.rep_id FROM crm_remote.reps AS r
+),
+
+-- rows per owner, counted remotely (GROUP BY a plain column) and combined here
+owners AS (
+    SELECT l.owner_id, count(*) AS row_count
+    FROM crm_remote.leads AS l WHERE NOT l.is_deleted GROUP BY l.owner_id
+    UNION ALL
+    SELECT o.owner_id, count(*)
+    FROM crm_remote.opportunities AS o WHERE NOT o.is_deleted GROUP BY o.owner_id
+    UNION ALL
+    SELECT a.owner_id, count(*)
+    FROM crm_remote.activities AS a WHERE NOT a.is_deleted GROUP BY a.owner_id
+),
+
+unknown_owner AS (
+    SELECT
+        coalesce(sum(ow.row_count), 0)::bigint AS affected_count,
+        (array_agg(DISTINCT ow.owner_id))[1:5] AS sample_ids
+    FROM owners AS ow
+    WHERE
+        metrics.rep_bucket(ow.owner_id) <> '-1'
+        AND NOT EXISTS (
+            SELECT FROM known_reps AS k WHERE k.rep_id = metrics.rep_bucket(ow.owner_id)
+        )
+),
+
+opportunity_checks AS (
+    SELECT
+        count(*) FILTER (WHERE o.amount IS NULL) AS null_amount_count,
+        (array_agg(o.opportunity_id ORDER BY o.opportunity_id) FILTER (
+            WHERE o.amount IS NULL
+        ))[1:5] AS null_amount_ids,
+        count(*) FILTER (
+            WHERE
+                o.close_date IS NULL
+                AND (
+                    o.is_won
+                    OR (
+                        o.is_won IS NULL
+                        AND lower(regexp_replace(o.stage_name, '[^[:alpha:]]', '', 'g'))
+                        = 'closedwon'
+                    )
+                )
+        ) AS won_no_close_count,
+        (array_agg(o.opportunity_id ORDER BY o.opportunity_id) FILTER (
+            WHERE
+                o.close_date IS NULL
+                AND (
+                    o.is_won
+                    OR (
+                        o.is_won IS NULL
+                        AND lower(regexp_replace(o.stage_name, '[^[:alpha:]]', '', 'g'))
+                        = 'closedwon'
+                    )
+                )
+        ))[1:5] AS won_no_close_ids
+    FROM crm_remote.opportunities AS o
+    WHERE NOT o.is_deleted
+),
+
+lead_checks AS (
+    SELECT
+        count(*) AS affected_count,
+        (array_agg(l.lead_id ORDER BY l.lead_id))[1:5] AS sample_ids
+    FROM crm_remote.leads AS l
+    WHERE NOT l.is_deleted AND l.created_at IS NULL
+),
+
+activity_checks AS (
+    SELECT
+        count(*) AS affected_count,
+        (array_agg(a.activity_id ORDER BY a.activity_id))[1:5] AS sample_ids
+    FROM crm_remote.activities AS a
+    WHERE
+        NOT a.is_deleted
+        AND a.activity_date IS NULL
+        AND a.activity_at IS NULL
+        AND a.created_at IS NULL
+),
+
+orphan_history AS (
+    SELECT
+        count(*) AS affected_count,
+        (array_agg(DISTINCT h.lead_id))[1:5] AS sample_ids
+    FROM crm_remote.lead_status_history AS h
+    WHERE
+        NOT h.is_deleted
+        AND NOT EXISTS (
+            SELECT FROM crm_remote.leads AS l
+            WHERE l.lead_id = h.lead_id AND NOT l.is_deleted
+        )
+),
+
+quarantine AS (
+    SELECT
+        count(*) AS affected_count,
+        (array_agg(e.source_name || ':' || coalesce(e.record_position::text, '-')
+            ORDER BY e.load_error_id DESC))[1:5] AS sample_ids
+    FROM crm_remote.load_errors AS e
+    WHERE e.created_at >= now() - interval '7 days'
+),
+
+staleness AS (
+    SELECT
+        CASE
+            WHEN f.lag_days IS NULL OR f.lag_days > s.max_lag_days THEN 1 ELSE 0
+        END AS affected_count,
+        ARRAY[coalesce(f.last_metric_date::text, 'never')] AS sample_ids
+    FROM metrics.freshness AS f
+    CROSS JOIN (
+        SELECT (st.setting_value #>> '{}')::integer AS max_lag_days
+        FROM metrics.settings AS st
+        WHERE st.setting_name = 'freshness_max_lag_days'
+    ) AS s
+    WHERE f.table_name = 'run_log'
+)
+
+SELECT
+    'unknown_owner' AS check_name,
+    'warning' AS severity,
+    u.affected_count,
+    u.sample_ids,
+    'rows whose owner Id is not in crm.reps (reported as rep_name Unknown)' AS description
+FROM unknown_owner AS u
+UNION ALL
+SELECT
+    'null_opportunity_amount', 'warning', oc.null_amount_count, oc.null_amount_ids,
+    'opportunities without an amount (count as 0 in pipeline and revenue)'
+FROM opportunity_checks AS oc
+UNION ALL
+SELECT
+    'won_without_close_date', 'warning', oc.won_no_close_count, oc.won_no_close_ids,
+    'won opportunities without a close date (count on no day)'
+FROM opportunity_checks AS oc
+UNION ALL
+SELECT
+    'lead_without_created_at', 'warning', lc.affected_count, lc.sample_ids,
+    'leads without a created date (never counted)'
+FROM lead_checks AS lc
+UNION ALL
+SELECT
+    'activity_without_day', 'warning', ac.affected_count, ac.sample_ids,
+    'activities without activity date, start or created time (never counted)'
+FROM activity_checks AS ac
+UNION ALL
+SELECT
+    'status_history_for_unknown_lead', 'info', oh.affected_count, oh.sample_ids,
+    'status changes of leads that are missing or deleted'
+FROM orphan_history AS oh
+UNION ALL
+SELECT
+    'quarantined_records', 'warning', q.affected_count, q.sample_ids,
+    'records rejected by ingest in the last 7 days (crm.load_errors)'
+FROM quarantine AS q
+UNION ALL
+SELECT
+    'stale_metrics', 'error', st.affected_count, st.sample_ids,
+    'newest successful metric day older than freshness_max_lag_days'
+FROM staleness AS st;
+
+COMMENT ON VIEW metrics.data_quality IS 'Data-quality checks: one row per check with affected count and sample Ids.';
