@@ -31,6 +31,7 @@ PG_TYPES = {
     "datetime": "timestamptz",
     "const": "text",
 }
+_FLAG_COLUMNS = ("is_deleted", "is_child")  # stored false when absent
 
 
 @lru_cache(maxsize=8192)
@@ -64,6 +65,11 @@ class TableSpec:
     @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @cached_property
+    def flag_indexes(self) -> tuple[int, ...]:
+        """Positions of the boolean flags stored false when absent (``_FLAG_COLUMNS``)."""
+        return tuple(i for i, c in enumerate(self.columns) if c.name in _FLAG_COLUMNS)
 
 
 def _common() -> tuple[Column, ...]:
@@ -223,11 +229,38 @@ def _lookup(record: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
     return found
 
 
-def _get(found: Mapping[str, tuple[str, Any]], column: Column) -> tuple[str, Any]:
-    for key in column.keys:
-        if key in found and not values.is_blank(found[key][1]):
-            return found[key]
-    return column.sources[0] if column.sources else column.name, None
+# One plan step per column that can take a value: (index, kind, the record's field names that
+# feed the column in priority order, the name reported when none has a value).
+_Step = tuple[int, str, tuple[str, ...], str]
+_PLANS: dict[tuple[str, tuple[str, ...]], tuple[_Step, ...]] = {}
+_MAX_PLANS = 4096
+
+
+def _plan(table: str, names: tuple[str, ...]) -> tuple[_Step, ...]:
+    """The column plan for records of ``table`` with exactly these field names (cached).
+
+    A column's value is the first non-blank one among its candidates: the spellings of its
+    first key in record order, then of its next key, ... (what :func:`_lookup` then
+    ``_get`` would pick), so exports, whose records share their field names, resolve names
+    once instead of once per record. Columns no field feeds are left out (they stay NULL),
+    except the key (its absence rejects the record) and constants.
+    """
+    plan = _PLANS.get((table, names))
+    if plan is None:
+        by_key: dict[str, list[str]] = {}
+        for name in names:
+            by_key.setdefault(norm_key(name), []).append(name)
+        steps = []
+        for index, column in enumerate(SPECS[table].columns):
+            candidates = tuple(name for key in column.keys for name in by_key.get(key, ()))
+            if candidates or index == 0 or column.kind == "const":
+                default = column.sources[0] if column.sources else column.name
+                steps.append((index, column.kind, candidates, default))
+        plan = tuple(steps)
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[(table, names)] = plan
+    return plan
 
 
 @dataclass(frozen=True)
@@ -238,9 +271,12 @@ class TreeScope:
 
 
 def _id_value(value: object, tree: TreeScope | None, out: Row) -> str | None:
-    if tree is not None and isinstance(value, str) and value.startswith("@"):
-        out.refs_used.append(value[1:].strip())
-        return ids.resolve_ref(value, tree.scope)
+    if isinstance(value, str):
+        if tree is not None and value.startswith("@"):
+            out.refs_used.append(value[1:].strip())
+            return ids.resolve_ref(value, tree.scope)
+        text = value.strip()
+        return ids.to_18(text) if text else None
     return ids.normalise_id(value)
 
 
@@ -248,21 +284,24 @@ def map_record(record: Mapping[str, Any], object_type: str, tree: TreeScope | No
     """Map one record of a known object type; raises nothing for any JSON input."""
     table = TABLE_OF[object_type]
     spec = SPECS[table]
-    found = _lookup(record)
     row = Row(table, (), "")
-    out: list[Any] = []
+    out: list[Any] = [None] * len(spec.columns)  # absent or blank: NULL for every kind
     reference_id = _reference_id(record)
-    for index, column in enumerate(spec.columns):
-        kind = column.kind
-        name, value = _get(found, column)
+    id_tree = tree if reference_id is not None else None
+    for index, kind, candidates, default in _plan(table, tuple(record)):
+        name, value = default, None
+        for candidate in candidates:
+            item = record[candidate]
+            if item is not None and (not isinstance(item, str) or item.strip()):
+                name, value = candidate, item
+                break
         if value is None and index and kind != "const":
-            out.append(None)  # absent or blank: NULL for every kind (the fast, common path)
-            continue
+            continue  # absent or blank: NULL for every kind (the fast, common path)
         try:
-            if kind == "const":
-                out.append(object_type if table == "activities" else "LeadHistory")
+            if kind == "text":
+                out[index] = value if isinstance(value, str) else values.parse_text(value)
             elif kind == "id":
-                parsed = _id_value(value, tree if reference_id is not None else None, row)
+                parsed = _id_value(value, id_tree, row)
                 if index == 0 and parsed is None:
                     if reference_id is not None and tree is not None:
                         parsed = ids.id_from_reference(reference_id, tree.scope)
@@ -270,30 +309,30 @@ def map_record(record: Mapping[str, Any], object_type: str, tree: TreeScope | No
                         return Reject("no usable Id")
                 elif parsed is None and not values.is_blank(value):
                     row.flags.append(f"unusable_id:{name}")
-                out.append(parsed)
-            elif kind == "text":
-                out.append(values.parse_text(value))
+                out[index] = parsed
+            elif kind == "datetime":
+                out[index] = values.parse_datetime(value)
             elif kind == "bool":
                 try:
-                    out.append(values.parse_bool(value))
+                    out[index] = values.parse_bool(value)
                 except ValueError:
                     row.flags.append(f"unparsed_boolean:{name}")
-                    out.append(None)
-            elif kind == "number":
-                out.append(values.parse_number(value))
-            elif kind == "datetime":
-                out.append(values.parse_datetime(value))
+                    out[index] = None
             elif kind == "date":
                 parsed_date, from_datetime = values.parse_date(value)
                 if from_datetime:
                     row.flags.append(f"date_from_datetime:{name}")
-                out.append(parsed_date)
+                out[index] = parsed_date
+            elif kind == "number":
+                out[index] = values.parse_number(value)
+            elif kind == "const":
+                out[index] = object_type if table == "activities" else "LeadHistory"
         except ValueError:
             label = {"datetime": "datetime", "date": "date", "number": "number"}[kind]
             return Reject(f"unparseable {label} in {name}: {_short(value)}")
-    _fill_defaults(spec, out, found, object_type)
+    _fill_defaults(spec, out, record, object_type)
     if table == "lead_status_history":
-        problem = _history_problem(found, out)
+        problem = _history_problem(_lookup(record), out)
         if problem is not None:
             return problem
     try:
@@ -314,17 +353,22 @@ def _reference_id(record: Mapping[str, Any]) -> str | None:
 
 
 def _fill_defaults(
-    spec: TableSpec, out: list[Any], found: Mapping[str, tuple[str, Any]], object_type: str
+    spec: TableSpec, out: list[Any], record: Mapping[str, Any], object_type: str
 ) -> None:
-    names = spec.column_names
-    for flag in ("is_deleted", "is_child"):
-        if flag in names and out[names.index(flag)] is None:
-            out[names.index(flag)] = False
-    if spec.table == "reps" and out[names.index("name")] is None:
-        parts = [values.parse_text(found[k][1]) for k in ("firstname", "lastname") if k in found]
-        joined = " ".join(p.strip() for p in parts if p)
-        out[names.index("name")] = joined or None
-    if spec.table == "interactions":
+    for index in spec.flag_indexes:
+        if out[index] is None:
+            out[index] = False
+    if spec.table == "reps":
+        names = spec.column_names
+        if out[names.index("name")] is None:
+            found = _lookup(record)
+            parts = [
+                values.parse_text(found[k][1]) for k in ("firstname", "lastname") if k in found
+            ]
+            joined = " ".join(p.strip() for p in parts if p)
+            out[names.index("name")] = joined or None
+    elif spec.table == "interactions":
+        names = spec.column_names
         if out[names.index("interaction_type")] is None:
             out[names.index("interaction_type")] = object_type
         if out[names.index("occurred_at")] is None:

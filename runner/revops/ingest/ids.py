@@ -25,25 +25,29 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 from decimal import Decimal
 
 _SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-_ID15 = re.compile(r"[A-Za-z0-9]{15}")
+# each character of an Id as "1" (upper case) or "0": the bits of the suffix characters
+_CASE_BITS = str.maketrans(
+    dict.fromkeys(string.ascii_uppercase, "1")
+    | dict.fromkeys(string.ascii_lowercase + string.digits, "0")
+)
 _REF_ID = re.compile(r"ref([A-Za-z0-9]{15}|[A-Za-z0-9]{18})")
 
 
 def to_18(value: str) -> str:
     """The 18-character form of a 15-character Salesforce Id; other strings unchanged."""
-    if len(value) != 15 or not _ID15.fullmatch(value):
+    if len(value) != 15 or not (value.isascii() and value.isalnum()):  # [A-Za-z0-9]{15}
         return value
-    suffix = []
-    for start in (0, 5, 10):
-        bits = 0
-        for offset, char in enumerate(value[start : start + 5]):
-            if "A" <= char <= "Z":
-                bits |= 1 << offset
-        suffix.append(_SUFFIX_CHARS[bits])
-    return value + "".join(suffix)
+    bits = value.translate(_CASE_BITS)  # the first character of each five is the lowest bit
+    return (
+        value
+        + _SUFFIX_CHARS[int(bits[4::-1], 2)]
+        + _SUFFIX_CHARS[int(bits[9:4:-1], 2)]
+        + _SUFFIX_CHARS[int(bits[14:9:-1], 2)]
+    )
 
 
 def normalise_id(value: object) -> str | None:

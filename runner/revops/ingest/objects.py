@@ -9,6 +9,7 @@ Types with no table (Contact, Case, custom objects) are counted as skipped, neve
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # object type -> crm table
 TABLE_OF = {
@@ -62,7 +63,14 @@ _SEPARATORS = re.compile(r"[\s_\-]+")
 
 def canonical_type(name: object) -> str | None:
     """The canonical object name for a type/stream name; unknown names are returned trimmed."""
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
+        return None
+    return _canonical(name)
+
+
+@lru_cache(maxsize=1024)
+def _canonical(name: str) -> str | None:
+    if not name.strip():
         return None
     text = name.strip()
     key = _SEPARATORS.sub("", text).lower()

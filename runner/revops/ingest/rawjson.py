@@ -35,17 +35,20 @@ def _no_decimal(value: object) -> Any:
     raise _HasDecimal
 
 
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_no_decimal
+)
+
+
 def to_json(value: object) -> str:
     """Compact JSON text of a parsed JSON value; raises :class:`Unstorable` (see module doc)."""
     try:
-        text = json.dumps(
-            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_no_decimal
-        )
+        text = _ENCODER.encode(value)
     except _HasDecimal:
         text = ""
     except (ValueError, RecursionError) as exc:
         raise Unstorable(f"not storable as jsonb: {type(exc).__name__}") from None
-    if text and "\\u0000" not in text and _encodable(text):
+    if text and "\\u0000" not in text and (text.isascii() or _encodable(text)):
         return text  # the C encoder's recursion limit (~1000 levels) is within jsonb's
     parts: list[str] = []
     try:

@@ -28,6 +28,7 @@ from functools import lru_cache
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
+_BOOL_WORDS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 _DATETIME = re.compile(
@@ -56,6 +57,10 @@ def parse_text(value: object) -> str | None:
 
 
 def parse_bool(value: object) -> bool | None:
+    if isinstance(value, str):
+        known = _BOOL_WORDS.get(value)  # the common spellings as written, without the work below
+        if known is not None:
+            return known
     if is_blank(value):
         return None
     if isinstance(value, bool):
@@ -158,6 +163,17 @@ def _parse_datetime(value: object) -> dt.datetime | None:
 
 def parse_date(value: object) -> tuple[dt.date | None, bool]:
     """The date, and whether it was written as a datetime (the caller flags that)."""
+    if isinstance(value, str):
+        return _parse_date_text(value)
+    return _parse_date(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_date_text(value: str) -> tuple[dt.date | None, bool]:
+    return _parse_date(value)  # dates repeat even more than timestamps
+
+
+def _parse_date(value: object) -> tuple[dt.date | None, bool]:
     match = _match(value)
     if match is None:
         return None, False
