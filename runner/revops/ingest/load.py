@@ -25,7 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,8 @@ import psycopg
 from psycopg import sql
 
 from revops.ingest import fields, sources
-from revops.ingest.pipeline import Loaded, Options, Processor, Rejected, Skipped, Tally
+from revops.ingest.ahead import Ahead
+from revops.ingest.pipeline import Item, Loaded, Options, Processor, Rejected, Skipped, Tally
 from revops.ingest.rawjson import clean_text, quarantine_text
 
 log = logging.getLogger(__name__)
@@ -204,6 +206,19 @@ def _create_staging(conn: Conn) -> None:
 
 
 # -- loading ------------------------------------------------------------------------------------
+@dataclass
+class _ReadAhead:
+    """The next file, opened and being read ahead (see :mod:`revops.ingest.ahead`)."""
+
+    work: sources.FileWork
+    stream: BinaryIO
+    ahead: Ahead
+
+    def discard(self) -> None:
+        self.ahead.close()
+        self.stream.close()
+
+
 class Loader:
     """Loads work items over one connection (autocommit, as revops.db.connect opens it)."""
 
@@ -219,6 +234,8 @@ class Loader:
         self.progress = progress or (lambda _message: None)
         self._staged: dict[str, int] = {}
         self._upserts = {t: upsert_sql(spec) for t, spec in fields.SPECS.items()}
+        self._upcoming: deque[sources.FileWork] = deque()  # files load() will load next, in order
+        self._read_ahead: _ReadAhead | None = None
         _create_staging(conn)
 
     # batches
@@ -253,12 +270,15 @@ class Loader:
         )
 
     # one source
-    def load_stream(self, stream: BinaryIO, source: str, options: Options) -> FileResult:
+    def load_stream(
+        self, stream: BinaryIO, source: str, options: Options, ahead: Ahead | None = None
+    ) -> FileResult:
         batch_id = self._open_batch(source)
         result = FileResult(source, batch_id, "reading")
-        processor = Processor(stream, options)
+        processor = ahead.processor if ahead is not None else Processor(stream, options)
         try:
-            self._stage(processor, source, result)
+            self._stage(ahead if ahead is not None else processor, source, result)
+            self._start_read_ahead()  # the next file is read while the server applies this one
             with self.conn.transaction():
                 self._apply(batch_id, result)
                 self._finish(processor.tally, result, processor.reader.info.sha256)
@@ -275,7 +295,7 @@ class Loader:
             )
         return result
 
-    def _stage(self, processor: Processor, source: str, result: FileResult) -> None:
+    def _stage(self, processor: Iterable[Item], source: str, result: FileResult) -> None:
         self.conn.execute(
             sql.SQL("TRUNCATE {}").format(
                 sql.SQL(", ").join(
@@ -394,17 +414,54 @@ class Loader:
         self._close_batch(result, sha256, sorted(tally.object_types))
         result.tally = tally
 
+    # reading ahead
+    def _options(self, work: sources.FileWork) -> Options:
+        return Options(self.object_type, work.step_type, work.scope)
+
+    def _start_read_ahead(self) -> None:
+        """Open the next file of :meth:`load` and start reading it (files only, not stdin)."""
+        if self._read_ahead is not None or not self._upcoming:
+            return
+        work = self._upcoming[0]
+        if work.path is None:
+            return
+        try:
+            stream = work.path.open("rb")
+        except OSError:
+            return  # raised in its turn, by load_file
+        ahead = Ahead(Processor(stream, self._options(work)))
+        self._read_ahead = _ReadAhead(work, stream, ahead)
+
+    def _take_read_ahead(self, work: sources.FileWork) -> _ReadAhead | None:
+        if self._upcoming and self._upcoming[0] is work:
+            self._upcoming.popleft()
+        read_ahead, self._read_ahead = self._read_ahead, None
+        if read_ahead is not None and read_ahead.work is not work:
+            read_ahead.discard()
+            return None
+        return read_ahead
+
+    def _end_read_ahead(self) -> None:
+        self._upcoming.clear()
+        if self._read_ahead is not None:
+            self._read_ahead.discard()
+            self._read_ahead = None
+
     # work items
     def load_file(self, work: sources.FileWork) -> FileResult:
+        read_ahead = self._take_read_ahead(work)
         with ExitStack() as stack:
-            if work.path is None:
+            if read_ahead is not None:
+                stack.callback(read_ahead.discard)
+                stream: BinaryIO = read_ahead.stream
+            elif work.path is None:
                 import sys
 
-                stream: BinaryIO = sys.stdin.buffer
+                stream = sys.stdin.buffer
             else:
                 stream = stack.enter_context(work.path.open("rb"))
-            options = Options(self.object_type, work.step_type, work.scope)
-            return self.load_stream(stream, work.display, options)
+            ahead = read_ahead.ahead if read_ahead is not None else None
+            return self.load_stream(stream, work.display, self._options(work), ahead)
 
     def load_plan(self, plan: sources.PlanWork) -> list[FileResult]:
         """The plan's batch (missing files quarantined), then each of its data files."""
@@ -453,11 +510,19 @@ class Loader:
 
     def load(self, work: Sequence[sources.Work]) -> list[FileResult]:
         results: list[FileResult] = []
-        for item in work:
-            if isinstance(item, sources.PlanWork):
-                results.extend(self.load_plan(item))
-            else:
-                results.append(self.load_file(item))
+        self._upcoming = deque(
+            file
+            for item in work
+            for file in (item.files if isinstance(item, sources.PlanWork) else [item])
+        )
+        try:
+            for item in work:
+                if isinstance(item, sources.PlanWork):
+                    results.extend(self.load_plan(item))
+                else:
+                    results.append(self.load_file(item))
+        finally:
+            self._end_read_ahead()
         return results
 
 
