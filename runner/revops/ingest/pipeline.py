@@ -149,8 +149,10 @@ class Processor:
         outcome = fields.map_record(record, object_type, self._tree)
         if isinstance(outcome, fields.Row):
             tally.loaded += 1
-            tally.flags.update(outcome.flags)
-            tally.refs_used.update(outcome.refs_used)
+            if outcome.flags:
+                tally.flags.update(outcome.flags)
+            if outcome.refs_used:
+                tally.refs_used.update(outcome.refs_used)
             return Loaded(entry.position, object_type, outcome)
         if isinstance(outcome, fields.Skip):
             tally.skipped += 1
