@@ -78,3 +78,25 @@ def insert_rows(
                 sql.SQL(", ").join(sql.Placeholder() for _ in columns),
             )
             cur.execute(query, tuple(row[c] for c in columns))
+
+
+def seed_recent_leads(conn: psycopg.Connection[Any], days: int) -> None:
+    """One 'Web' lead per day for the `days` days before today (UTC noon), as revops_etl."""
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date()
+    insert_rows(
+        conn,
+        "leads",
+        [
+            {
+                "lead_id": f"L{i}",
+                "lead_source": "Web",
+                "status": "Open",
+                "created_at": dt.datetime.combine(
+                    today - dt.timedelta(days=i), dt.time(12), dt.UTC
+                ),
+            }
+            for i in range(1, days + 1)
+        ],
+    )

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pgtest import insert_rows, reset_crm, reset_metrics, role_connection
+from pgtest import reset_crm, reset_metrics, role_connection, seed_recent_leads
 from revops import config
 
 pytestmark = pytest.mark.db
@@ -30,22 +30,7 @@ def seeded(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
     runner = role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env))
     reset_crm(etl)
     reset_metrics(runner)
-    today = dt.datetime.now(dt.UTC).date()
-    insert_rows(
-        etl,
-        "leads",
-        [
-            {
-                "lead_id": f"L{i}",
-                "lead_source": "Web",
-                "status": "Open",
-                "created_at": dt.datetime.combine(
-                    today - dt.timedelta(days=i), dt.time(12), dt.UTC
-                ),
-            }
-            for i in range(1, 60)
-        ],
-    )
+    seed_recent_leads(etl, 59)
     try:
         yield pg_env
     finally:

@@ -45,38 +45,33 @@ unknown_owner AS (
         )
 ),
 
-opportunity_checks AS (
+opportunity_flags AS (
     SELECT
-        count(*) FILTER (WHERE o.amount IS NULL) AS null_amount_count,
-        (array_agg(o.opportunity_id ORDER BY o.opportunity_id) FILTER (
-            WHERE o.amount IS NULL
-        ))[1:5] AS null_amount_ids,
-        count(*) FILTER (
-            WHERE
-                o.close_date IS NULL
-                AND (
-                    o.is_won
-                    OR (
-                        o.is_won IS NULL
-                        AND lower(regexp_replace(o.stage_name, '[^[:alpha:]]', '', 'g'))
-                        = 'closedwon'
-                    )
-                )
-        ) AS won_no_close_count,
-        (array_agg(o.opportunity_id ORDER BY o.opportunity_id) FILTER (
-            WHERE
-                o.close_date IS NULL
-                AND (
-                    o.is_won
-                    OR (
-                        o.is_won IS NULL
-                        AND lower(regexp_replace(o.stage_name, '[^[:alpha:]]', '', 'g'))
-                        = 'closedwon'
-                    )
-                )
-        ))[1:5] AS won_no_close_ids
+        o.opportunity_id,
+        o.amount IS NULL AS is_missing_amount,
+        o.close_date IS NULL
+        AND (
+            o.is_won
+            OR (
+                o.is_won IS NULL
+                AND lower(regexp_replace(o.stage_name, '[^[:alpha:]]', '', 'g')) = 'closedwon'
+            )
+        ) AS is_won_without_close
     FROM crm_remote.opportunities AS o
     WHERE NOT o.is_deleted
+),
+
+opportunity_checks AS (
+    SELECT
+        count(*) FILTER (WHERE f.is_missing_amount) AS null_amount_count,
+        (array_agg(f.opportunity_id ORDER BY f.opportunity_id) FILTER (
+            WHERE f.is_missing_amount
+        ))[1:5] AS null_amount_ids,
+        count(*) FILTER (WHERE f.is_won_without_close) AS won_no_close_count,
+        (array_agg(f.opportunity_id ORDER BY f.opportunity_id) FILTER (
+            WHERE f.is_won_without_close
+        ))[1:5] AS won_no_close_ids
+    FROM opportunity_flags AS f
 ),
 
 lead_checks AS (
