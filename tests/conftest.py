@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtest import admin_connection, role_connection
+from pgtest import admin_connection, owner_connection, role_connection
 from revops import config
 from revops.bootstrap import bootstrap
 from revops.embedded import LocalCluster
@@ -81,4 +81,11 @@ def etl_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
 @pytest.fixture
 def runner_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
     with role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env)) as conn:
+        yield conn
+
+
+@pytest.fixture
+def owner_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
+    """The metrics database as revops_owner: runs the entry points and reads what they wrote."""
+    with owner_connection(pg_env) as conn:
         yield conn

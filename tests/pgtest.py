@@ -10,7 +10,8 @@ import psycopg
 from psycopg import sql
 
 from revops import config
-from revops.db import connect
+from revops.bootstrap import set_business_timezone
+from revops.db import as_owner, connect
 
 CRM_TABLES = (
     "lead_status_history",
@@ -36,6 +37,19 @@ def admin_connection(env: Mapping[str, str], dbname: str | None = None) -> psyco
     return connect(config.admin_target(env), dbname or config.metrics_db_name(env))
 
 
+def owner_connection(env: Mapping[str, str]) -> psycopg.Connection[Any]:
+    """The metrics database as revops_owner (the admin's SET ROLE), as bootstrap works on it:
+    tests seed settings, empty the facts and read them through it."""
+    conn = admin_connection(env)
+    as_owner(conn)
+    return conn
+
+
+def set_timezone(env: Mapping[str, str], zone: str) -> None:
+    """Change the business time zone the way `revops bootstrap --timezone` does."""
+    set_business_timezone(zone, env)
+
+
 def role_connection(env: Mapping[str, str], role: str, dbname: str) -> psycopg.Connection[Any]:
     return connect(config.role_target(role, env), dbname)
 
@@ -50,7 +64,7 @@ def reset_crm(conn: psycopg.Connection[Any]) -> None:
 
 
 def reset_metrics(conn: psycopg.Connection[Any]) -> None:
-    """Empty the fact tables and run_log (as revops_runner)."""
+    """Empty the fact tables and run_log (as revops_owner: see owner_connection)."""
     conn.execute(
         sql.SQL("TRUNCATE {}").format(
             sql.SQL(", ").join(sql.Identifier("metrics", t) for t in FACT_TABLES)
@@ -59,6 +73,9 @@ def reset_metrics(conn: psycopg.Connection[Any]) -> None:
 
 
 def set_setting(conn: psycopg.Connection[Any], name: str, value: Any) -> None:
+    """Change one metrics setting (as revops_owner); the time zone goes through set_timezone."""
+    if name == "business_timezone":
+        raise ValueError("use set_timezone: the zone also lives in the foreign server option")
     conn.execute(
         "UPDATE metrics.settings SET setting_value = %s::jsonb WHERE setting_name = %s",
         (json.dumps(value), name),

@@ -1,14 +1,48 @@
--- grants: function and view privileges in the metrics database, re-applied after the
--- repeatable files on every bootstrap (CREATE OR REPLACE keeps ACLs, new objects need them).
--- Only revops_runner may execute metrics functions (they write the fact tables); revops_bi
--- reads the fact tables (granted in migration 0002) and the views here.
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA metrics FROM PUBLIC;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA metrics TO revops_runner;
+-- grants: privileges in the metrics database, re-applied (as revops_owner, who owns every
+-- object here) after the repeatable files on every bootstrap: CREATE OR REPLACE keeps ACLs,
+-- new objects need them, and anything granted by hand is taken back.
+--
+-- revops_runner: USAGE on schema metrics and EXECUTE on the entry points below, nothing else.
+-- Every entry point is SECURITY DEFINER (runs as revops_owner) with a pinned search_path, so the
+-- runner reads and writes nothing directly, owns nothing, and never reaches crm_remote or the
+-- foreign server's user mapping. The helpers they call (run_metrics_range, begin_refresh,
+-- lock_metrics, source_timezone, ...) are not executable by it.
+-- revops_bi: SELECT on the fact tables and the BI views only, plus EXECUTE on the two pure
+-- naming helpers the views call (function privileges are checked as the querying role).
+REVOKE ALL ON SCHEMA metrics FROM PUBLIC;
+REVOKE ALL ON SCHEMA crm_remote FROM PUBLIC;
+GRANT USAGE ON SCHEMA metrics TO revops_runner, revops_bi;
 
-ALTER VIEW metrics.freshness OWNER TO revops_runner;
-GRANT SELECT ON metrics.freshness TO revops_bi;
+REVOKE ALL ON ALL TABLES IN SCHEMA metrics FROM PUBLIC, revops_runner, revops_bi;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA metrics FROM PUBLIC, revops_runner, revops_bi;
+REVOKE ALL ON ALL TABLES IN SCHEMA crm_remote FROM PUBLIC, revops_runner, revops_bi;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA metrics FROM PUBLIC, revops_runner, revops_bi;
 
-ALTER VIEW metrics.data_quality OWNER TO revops_runner;
-GRANT SELECT ON metrics.data_quality TO revops_bi;
--- pure helpers the BI views call (function privileges are checked as the querying role)
+GRANT EXECUTE ON FUNCTION
+metrics.run_daily_metrics(date, text, text, text),
+metrics.backfill_date_range(date, date, text, text, text),
+metrics.backfill_last_n_days(integer, text, text, text),
+metrics.refresh_daily_lead_funnel(date, date),
+metrics.refresh_rep_daily_activity(date, date),
+metrics.refresh_rep_daily_pipeline(date, date),
+metrics.refresh_lead_stage_snapshot(date, date),
+metrics.days_due(integer, integer),
+metrics.days_succeeded(date, date),
+metrics.check_date_range(date, date),
+metrics.business_today(),
+metrics.business_timezone(),
+metrics.setting(text),
+metrics.recent_runs(integer),
+metrics.freshness_report(),
+metrics.data_quality_report()
+TO revops_runner;
+
+GRANT SELECT ON
+metrics.daily_lead_funnel,
+metrics.rep_daily_activity,
+metrics.rep_daily_pipeline,
+metrics.lead_stage_snapshot,
+metrics.freshness,
+metrics.data_quality
+TO revops_bi;
 GRANT EXECUTE ON FUNCTION metrics.rep_bucket(text), metrics.rep_label(text, text) TO revops_bi;

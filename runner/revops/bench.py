@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 
 from revops import config
-from revops.db import connect, fetch_one
+from revops.db import as_owner, connect, fetch_one
 
 # Every column of crm the metric functions read: the "one full read" reference.
 NEEDED_COLUMNS = {
@@ -122,6 +122,8 @@ def remote_sql_evidence(
         ("client_min_messages", "log"),
     ):
         admin.execute("SELECT set_config(%s, %s, false)", (name, value))
+    # the superuser-only settings are set; the functions themselves run as their owner
+    as_owner(admin)
     evidence: dict[str, list[str]] = {}
     try:
         for function in REFRESH_FUNCTIONS:
@@ -177,7 +179,10 @@ def run_benchmark(
     report["server_version"] = server
     progress(f"PostgreSQL {server}; sizes: {report['sizes']}")
 
-    with connect(config.role_target("revops_runner", env), config.metrics_db_name(env)) as conn:
+    # as revops_owner (the bootstrap admin's SET ROLE): the full read needs crm_remote, which
+    # revops_runner cannot read; the entry points run as the owner either way
+    with connect(config.admin_target(env), config.metrics_db_name(env)) as conn:
+        as_owner(conn)
         (yesterday,) = fetch_one(conn, "SELECT metrics.business_today() - 1")
         if not isinstance(yesterday, dt.date):
             raise TypeError("metrics.business_today() returned no date")

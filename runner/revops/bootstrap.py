@@ -5,10 +5,12 @@ Apply order (also in db/README.md):
    here, so no plaintext password is ever in a role statement);
 2. the source database: ``db/source/migrations/NNNN_*.sql`` once each, recorded in
    ``revops_meta.schema_migrations``, then the repeatable views in ``db/source/views``;
-3. the metrics database: postgres_fdw, ``db/metrics/migrations``, the FDW server and user
-   mappings, ``IMPORT FOREIGN SCHEMA crm`` (per table, only when its columns changed), then
-   every repeatable file in ``db/metrics/functions``, then ``db/metrics/views`` (a view that
-   reads a later one is retried after it) and finally ``db/metrics/grants.sql``.
+3. the metrics database: postgres_fdw, ``db/metrics/migrations`` (as the admin); then, as
+   ``revops_owner`` (SET ROLE), the time zone setting; as the admin, the FDW server (options,
+   the business time zone among them) and the owner's user mapping; then again as the owner
+   ``IMPORT FOREIGN SCHEMA crm`` (per table, only when its columns changed), every repeatable
+   file in ``db/metrics/functions``, then ``db/metrics/views`` (a view that reads a later one
+   is retried after it) and finally ``db/metrics/grants.sql``.
 
 Running it again on a bootstrapped cluster changes nothing and fails nothing: each step checks
 what is there first. A session-level advisory lock keeps two bootstraps from interleaving.
@@ -21,6 +23,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +32,12 @@ import psycopg
 from psycopg import sql
 
 from revops import config
-from revops.db import connect, db_dir, execute_file, fetch_one
+from revops.db import OWNER, as_owner, connect, db_dir, execute_file, fetch_one
 
 log = logging.getLogger(__name__)
 
 FDW_SERVER = "revops_source"
+ZONE_NAME = re.compile(r"[A-Za-z0-9_/+-]+")
 BOOTSTRAP_LOCK = 7_311_001  # arbitrary, fixed: pg_advisory_lock key for bootstrap
 
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -165,8 +169,17 @@ def ensure_fdw(
     fdw_host: str,
     fdw_port: str,
     reader_password: str,
+    business_timezone: str,
     report: BootstrapReport,
 ) -> None:
+    """The foreign server (owned by the admin) and the one user mapping, for revops_owner.
+
+    Only revops_owner may use the server: the SECURITY DEFINER entry points read the source as
+    it. revops_runner gets no USAGE and no mapping (so it can neither read the source directly
+    nor see the mapping's password), and the admin no mapping either. The server option
+    ``options`` passes the business time zone to every source session; it is set here, never
+    by a run (runs only check it: metrics.source_timezone).
+    """
     conn.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
     wanted = {
         "host": fdw_host,
@@ -177,12 +190,10 @@ def ensure_fdw(
         # PostgreSQL 17's default price of a row crossing the FDW (it was 0.01 before), so
         # plans are the same on every supported version.
         "fdw_tuple_cost": "0.2",
+        # the metrics side never writes the source, whatever a foreign table says
+        "updatable": "false",
+        "options": zone_option(business_timezone),
     }
-    raw = _one(
-        conn,
-        "SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s",
-        (FDW_SERVER,),
-    )
     exists = bool(
         _one(conn, "SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = %s", (FDW_SERVER,))
     )
@@ -197,62 +208,104 @@ def ensure_fdw(
         )
         report.note("FDW server created")
     else:
-        current = _options(raw)
-        changes = [
-            sql.SQL("{} {} {}").format(
-                sql.SQL("SET" if k in current else "ADD"), sql.Identifier(k), sql.Literal(v)
-            )
-            for k, v in wanted.items()
-            if current.get(k) != v
-        ]
-        if changes:
-            conn.execute(
-                sql.SQL("ALTER SERVER {} OPTIONS ({})").format(
-                    sql.Identifier(FDW_SERVER), sql.SQL(", ").join(changes)
-                )
-            )
-            report.note("FDW server options updated")
-    conn.execute(
-        sql.SQL("GRANT USAGE ON FOREIGN SERVER {} TO revops_runner").format(
-            sql.Identifier(FDW_SERVER)
-        )
+        set_server_options(conn, wanted, report)
+    server = sql.Identifier(FDW_SERVER)
+    conn.execute(sql.SQL("REVOKE ALL ON FOREIGN SERVER {} FROM PUBLIC").format(server))
+    conn.execute(sql.SQL("REVOKE ALL ON FOREIGN SERVER {} FROM revops_runner").format(server))
+    conn.execute(sql.SQL("GRANT USAGE ON FOREIGN SERVER {} TO revops_owner").format(server))
+    _drop_other_mappings(conn, report)
+    current_opts = _one(
+        conn,
+        "SELECT umoptions FROM pg_catalog.pg_user_mappings WHERE srvname = %s AND usename = %s",
+        (FDW_SERVER, OWNER),
     )
-    admin = str(_one(conn, "SELECT current_user"))
-    for local_user in ("revops_runner", admin):
-        current_opts = _one(
-            conn,
-            "SELECT umoptions FROM pg_catalog.pg_user_mappings WHERE srvname = %s AND usename = %s",
-            (FDW_SERVER, local_user),
+    want = {"user": "revops_fdw_reader", "password": reader_password}
+    if current_opts is None:
+        opts = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in want.items()
         )
-        want = {"user": "revops_fdw_reader", "password": reader_password}
-        if current_opts is None:
-            opts = sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in want.items()
+        conn.execute(
+            sql.SQL("CREATE USER MAPPING FOR {} SERVER {} OPTIONS ({})").format(
+                sql.Identifier(OWNER), server, opts
             )
-            conn.execute(
-                sql.SQL("CREATE USER MAPPING FOR {} SERVER {} OPTIONS ({})").format(
-                    sql.Identifier(local_user), sql.Identifier(FDW_SERVER), opts
-                )
+        )
+        report.note(f"user mapping for {OWNER} created")
+        return
+    have = _options(current_opts)
+    changes = [
+        sql.SQL("{} {} {}").format(
+            sql.SQL("SET" if k in have else "ADD"), sql.Identifier(k), sql.Literal(v)
+        )
+        for k, v in want.items()
+        if have.get(k) != v
+    ]
+    if changes:
+        conn.execute(
+            sql.SQL("ALTER USER MAPPING FOR {} SERVER {} OPTIONS ({})").format(
+                sql.Identifier(OWNER), server, sql.SQL(", ").join(changes)
             )
-            report.note(f"user mapping for {local_user} created")
-            continue
-        have = _options(current_opts)
-        changes = [
-            sql.SQL("{} {} {}").format(
-                sql.SQL("SET" if k in have else "ADD"), sql.Identifier(k), sql.Literal(v)
+        )
+        report.note(f"user mapping for {OWNER} updated")
+
+
+def set_server_options(conn: Conn, wanted: Mapping[str, str], report: BootstrapReport) -> None:
+    """ALTER SERVER for the options that differ (the caller is the server's owner, the admin)."""
+    raw = _one(
+        conn,
+        "SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s",
+        (FDW_SERVER,),
+    )
+    current = _options(raw)
+    changes = [
+        sql.SQL("{} {} {}").format(
+            sql.SQL("SET" if k in current else "ADD"), sql.Identifier(k), sql.Literal(v)
+        )
+        for k, v in wanted.items()
+        if current.get(k) != v
+    ]
+    if changes:
+        conn.execute(
+            sql.SQL("ALTER SERVER {} OPTIONS ({})").format(
+                sql.Identifier(FDW_SERVER), sql.SQL(", ").join(changes)
             )
-            for k, v in want.items()
-            if have.get(k) != v
-        ]
-        if changes:
-            conn.execute(
-                sql.SQL("ALTER USER MAPPING FOR {} SERVER {} OPTIONS ({})").format(
-                    sql.Identifier(local_user),
-                    sql.Identifier(FDW_SERVER),
-                    sql.SQL(", ").join(changes),
-                )
-            )
-            report.note(f"user mapping for {local_user} updated")
+        )
+        report.note("FDW server options updated")
+
+
+def zone_option(zone: str) -> str:
+    """The server option value that makes every source session compute days in ``zone``."""
+    return f"-c revops.business_timezone={zone}"
+
+
+def set_business_timezone(timezone: str, env: Mapping[str, str] | None = None) -> BootstrapReport:
+    """Change the business time zone of a bootstrapped installation: the setting (as the owner)
+    and the foreign server option the source views read (as the admin), nothing else."""
+    env = dict(os.environ if env is None else env)
+    report = BootstrapReport()
+    with connect(
+        config.admin_target(env), config.metrics_db_name(env), application="revops-bootstrap"
+    ) as met:
+        _require_superuser(met)
+        as_owner(met)
+        set_timezone(met, timezone, report)
+        zone = stored_timezone(met)
+        met.execute("RESET ROLE")
+        set_server_options(met, {"options": zone_option(zone)}, report)
+    return report
+
+
+def _drop_other_mappings(conn: Conn, report: BootstrapReport) -> None:
+    """Mappings of earlier versions (revops_runner, the admin, PUBLIC): only the owner keeps one."""
+    others = conn.execute(
+        "SELECT usename FROM pg_catalog.pg_user_mappings WHERE srvname = %s AND usename <> %s",
+        (FDW_SERVER, OWNER),
+    ).fetchall()
+    for (user,) in others:
+        target = sql.SQL("PUBLIC") if user == "public" else sql.Identifier(str(user))
+        conn.execute(
+            sql.SQL("DROP USER MAPPING FOR {} SERVER {}").format(target, sql.Identifier(FDW_SERVER))
+        )
+        report.note(f"user mapping for {user} dropped (only {OWNER} reads the source)")
 
 
 def source_columns(conn: Conn) -> dict[str, list[tuple[str, str]]]:
@@ -333,11 +386,13 @@ def ensure_foreign_tables(
     if not stale and not extra:
         return
     with metrics_conn.transaction():
-        # The foreign tables belong to revops_runner and are imported through its mapping.
-        metrics_conn.execute("SET LOCAL ROLE revops_runner")
+        # The foreign tables belong to revops_owner and are imported through its mapping.
+        metrics_conn.execute("SET LOCAL ROLE revops_owner")
         for table in stale + extra:
             metrics_conn.execute(
-                sql.SQL("DROP FOREIGN TABLE IF EXISTS {}.{}").format(
+                # CASCADE: views over it (metrics.data_quality) are re-created right after,
+                # with the other repeatable files
+                sql.SQL("DROP FOREIGN TABLE IF EXISTS {}.{} CASCADE").format(
                     sql.Identifier("crm_remote"), sql.Identifier(table)
                 )
             )
@@ -382,6 +437,7 @@ def apply_repeatables(conn: Conn, folders: list[Path], grants: Path | None = Non
 
 
 def set_timezone(conn: Conn, timezone: str, report: BootstrapReport) -> None:
+    """Store the business time zone in metrics.settings (the caller is revops_owner)."""
     if not _one(conn, "SELECT 1 FROM pg_catalog.pg_timezone_names WHERE name = %s", (timezone,)):
         raise config.ConfigError(f"unknown time zone {timezone!r}: use an IANA name such as UTC")
     current = _one(
@@ -396,6 +452,68 @@ def set_timezone(conn: Conn, timezone: str, report: BootstrapReport) -> None:
         (timezone,),
     )
     report.note(f"business_timezone set to {timezone}")
+
+
+def stored_timezone(conn: Conn) -> str:
+    """The business time zone in metrics.settings, checked before it goes into a server option.
+
+    The zone becomes part of the libpq ``options`` string of every source session, so beyond
+    being a known zone it must be a plain name (no spaces that could add other ``-c`` options).
+    """
+    zone = _one(
+        conn,
+        "SELECT setting_value #>> '{}' FROM metrics.settings WHERE setting_name = 'business_timezone'",
+    )
+    known = zone is not None and _one(
+        conn, "SELECT 1 FROM pg_catalog.pg_timezone_names WHERE name = %s", (zone,)
+    )
+    if not isinstance(zone, str) or not ZONE_NAME.fullmatch(zone) or not known:
+        raise config.ConfigError(
+            f"business_timezone {zone!r} in metrics.settings is not a known time zone: "
+            "run `revops bootstrap --timezone ZONE`"
+        )
+    return zone
+
+
+def ensure_metrics_database(
+    met: Conn,
+    env: Mapping[str, str],
+    *,
+    home: Path,
+    source_db: str,
+    server_port: str,
+    wanted: dict[str, list[tuple[str, str]]],
+    views: set[str],
+    timezone: str | None,
+    report: BootstrapReport,
+) -> None:
+    """Migrations (as the admin), then everything else as revops_owner, except the foreign
+    server and its user mapping, which only the admin (the server's owner) may change."""
+    met.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
+    apply_migrations(met, db_dir() / "metrics" / "migrations", report, "metrics")
+    as_owner(met)
+    if timezone:
+        set_timezone(met, timezone, report)
+    zone = stored_timezone(met)
+    met.execute("RESET ROLE")
+    ensure_fdw(
+        met,
+        source_db=source_db,
+        fdw_host=env.get("REVOPS_FDW_HOST") or "127.0.0.1",
+        fdw_port=env.get("REVOPS_FDW_PORT") or server_port,
+        reader_password=config.role_password("revops_fdw_reader", home, env),
+        business_timezone=zone,
+        report=report,
+    )
+    as_owner(met)
+    ensure_foreign_tables(met, wanted, report)
+    ensure_view_estimates(met, views, report)
+    apply_repeatables(
+        met,
+        [db_dir() / "metrics" / "functions", db_dir() / "metrics" / "views"],
+        db_dir() / "metrics" / "grants.sql",
+    )
+    met.execute("RESET ROLE")
 
 
 def bootstrap(
@@ -429,27 +547,17 @@ def bootstrap(
                 views = source_views(src)
             say(f"metrics database {metrics_db}")
             with connect(admin, metrics_db, application="revops-bootstrap") as met:
-                met.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
-                apply_migrations(met, db_dir() / "metrics" / "migrations", report, "metrics")
-                ensure_fdw(
+                ensure_metrics_database(
                     met,
+                    env,
+                    home=home,
                     source_db=source_db,
-                    fdw_host=env.get("REVOPS_FDW_HOST") or "127.0.0.1",
-                    fdw_port=env.get("REVOPS_FDW_PORT") or server_port,
-                    reader_password=config.role_password("revops_fdw_reader", home, env),
+                    server_port=server_port,
+                    wanted=wanted,
+                    views=views,
+                    timezone=timezone,
                     report=report,
                 )
-                ensure_foreign_tables(met, wanted, report)
-                ensure_view_estimates(met, views, report)
-                apply_repeatables(
-                    met,
-                    [db_dir() / "metrics" / "functions", db_dir() / "metrics" / "views"],
-                    db_dir() / "metrics" / "grants.sql",
-                )
-                if timezone:
-                    set_timezone(met, timezone, report)
-                # pass the business time zone to the source sessions (no-op when in step)
-                met.execute("SELECT metrics.sync_source_settings()")
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (BOOTSTRAP_LOCK,))
     return report

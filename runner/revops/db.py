@@ -12,6 +12,7 @@ from revops import __version__
 from revops.config import Target
 
 DB_DIR = Path(__file__).resolve().parents[2] / "db"
+OWNER = "revops_owner"  # NOLOGIN owner of the metrics database's objects
 
 
 def db_dir() -> Path:
@@ -56,3 +57,12 @@ def fetch_one(
     if row is None:
         raise RuntimeError(f"query returned no row: {query}")
     return row
+
+
+def as_owner(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Become revops_owner for the rest of the session (until RESET ROLE); needs the admin.
+
+    Every admin-side step that creates, alters, reads or runs metrics objects does this first,
+    so nothing a login role could create, replace or trigger ever runs with the admin's rights.
+    """
+    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(OWNER)))

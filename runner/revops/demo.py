@@ -107,6 +107,10 @@ def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = 
             progress(f"backfill failed: {outcome.failed}")
             return 1
         report = runs.status(conn, limit=3)
+    # the facts as a dashboard sees them: revops_runner executes entry points only
+    with connect(
+        config.role_target("revops_bi"), config.metrics_db_name(), application="revops-demo"
+    ) as conn:
         for table, columns in SHOW.items():
             name = sql.Identifier("metrics", table)
             (day,) = fetch_one(conn, sql.SQL("SELECT max(metric_date) FROM {}").format(name))

@@ -31,6 +31,12 @@ class RunOutcome:
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def skipped(self) -> bool:
+        """Some day was skipped (another writer held the metrics lock) and none failed."""
+        statuses = {r.get("status") for r in self.results}
+        return "skipped" in statuses and statuses <= {"succeeded", "skipped"}
+
 
 def runner_connection(env: Mapping[str, str] | None = None) -> Conn:
     return connect(
@@ -130,14 +136,7 @@ def backfill(
     conn.execute("SELECT metrics.check_date_range(%s, %s)", (first, last))
     all_days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     if resume:
-        done = {
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT metric_date FROM metrics.run_log"
-                " WHERE status = 'succeeded' AND metric_date BETWEEN %s AND %s",
-                (first, last),
-            )
-        }
+        done = {r[0] for r in conn.execute("SELECT metrics.days_succeeded(%s, %s)", (first, last))}
         todo = [d for d in all_days if d not in done]
         progress(f"resume: {len(all_days) - len(todo)} of {len(all_days)} days already done")
     else:
@@ -183,7 +182,7 @@ def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict
         }
         for r in conn.execute(
             "SELECT table_name, last_metric_date, last_computed_at, lag_days"
-            " FROM metrics.freshness ORDER BY table_name"
+            " FROM metrics.freshness_report()"
         )
     ]
     runs = [
@@ -201,8 +200,7 @@ def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict
         }
         for r in conn.execute(
             "SELECT run_id, metric_date, status, trigger, host, started_at, finished_at,"
-            " rows_written, error_text, code_version FROM metrics.run_log"
-            " ORDER BY run_id DESC LIMIT %s",
+            " rows_written, error_text, code_version FROM metrics.recent_runs(%s)",
             (limit,),
         )
     ]
@@ -233,6 +231,6 @@ def data_quality(conn: Conn) -> list[dict[str, Any]]:
         }
         for r in conn.execute(
             "SELECT check_name, severity, affected_count, sample_ids, description"
-            " FROM metrics.data_quality"
+            " FROM metrics.data_quality_report()"
         )
     ]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pgtest import reset_crm, reset_metrics, role_connection, seed_recent_leads
+from pgtest import owner_connection, reset_crm, reset_metrics, role_connection, seed_recent_leads
 from revops import config
 
 pytestmark = pytest.mark.db
@@ -31,7 +31,7 @@ def revops(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def cli_env(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
     etl = role_connection(pg_env, "revops_etl", config.source_db_name(pg_env))
-    runner = role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env))
+    runner = owner_connection(pg_env)
     reset_crm(etl)
     reset_metrics(runner)
     seed_recent_leads(etl, 39)
@@ -45,7 +45,7 @@ def cli_env(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
 
 
 def run_log(env: dict[str, str]) -> list[tuple[Any, ...]]:
-    with role_connection(env, "revops_runner", config.metrics_db_name(env)) as conn:
+    with owner_connection(env) as conn:
         return [
             tuple(r)
             for r in conn.execute(
@@ -63,7 +63,7 @@ def test_run_one_day_json(cli_env: dict[str, str]) -> None:
 
 
 def test_backfill_in_chunks_with_progress_and_resume(cli_env: dict[str, str]) -> None:
-    reset_metrics(role_connection(cli_env, "revops_runner", config.metrics_db_name(cli_env)))
+    reset_metrics(owner_connection(cli_env))
     proc = revops(
         cli_env, "backfill", "--from", "2025-06-01", "--to", "2025-06-10", "--chunk-days", "4"
     )
@@ -79,7 +79,7 @@ def test_backfill_in_chunks_with_progress_and_resume(cli_env: dict[str, str]) ->
 
 
 def test_status_stale_then_fresh_after_daily_run(cli_env: dict[str, str]) -> None:
-    reset_metrics(role_connection(cli_env, "revops_runner", config.metrics_db_name(cli_env)))
+    reset_metrics(owner_connection(cli_env))
     proc = revops(cli_env, "status", "--json")
     assert proc.returncode == 3, proc.stderr
     report = json.loads(proc.stdout)
@@ -172,7 +172,7 @@ def test_postgres_computes_the_same_scram_verifier(pg_env: dict[str, str]) -> No
 
 
 def test_check_reports_staleness_then_passes(cli_env: dict[str, str]) -> None:
-    reset_metrics(role_connection(cli_env, "revops_runner", config.metrics_db_name(cli_env)))
+    reset_metrics(owner_connection(cli_env))
     proc = revops(cli_env, "check", "--json")
     assert proc.returncode == 3, proc.stderr
     checks = {c["check_name"]: c["affected_count"] for c in json.loads(proc.stdout)}

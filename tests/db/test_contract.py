@@ -13,7 +13,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtest import admin_connection, insert_rows, reset_crm, reset_metrics, role_connection
+from pgtest import (
+    admin_connection,
+    insert_rows,
+    owner_connection,
+    reset_crm,
+    reset_metrics,
+    role_connection,
+)
 from revops import config
 from revops.bootstrap import bootstrap
 
@@ -25,9 +32,9 @@ DAY = dt.date(2025, 6, 2)
 @pytest.fixture(scope="module")
 def small_data(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
     etl = role_connection(pg_env, "revops_etl", config.source_db_name(pg_env))
-    runner = role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env))
+    owner = owner_connection(pg_env)
     reset_crm(etl)
-    reset_metrics(runner)
+    reset_metrics(owner)
     insert_rows(
         etl,
         "leads",
@@ -58,9 +65,9 @@ def small_data(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
         yield pg_env
     finally:
         reset_crm(etl)
-        reset_metrics(runner)
+        reset_metrics(owner)
         etl.close()
-        runner.close()
+        owner.close()
 
 
 def fact_rows(conn: psycopg.Connection[Any], day: dt.date) -> list[tuple[Any, ...]]:
@@ -86,8 +93,22 @@ def test_no_application_role_is_superuser(pg_env: dict[str, str]) -> None:
             "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolcanlogin FROM pg_roles"
             " WHERE rolname LIKE 'revops%%' ORDER BY 1"
         ).fetchall()
-    assert [r[0] for r in rows] == ["revops_bi", "revops_etl", "revops_fdw_reader", "revops_runner"]
-    assert all(r[1:4] == (False, False, False) and r[4] for r in rows)
+    assert [r[0] for r in rows] == [
+        "revops_bi",
+        "revops_etl",
+        "revops_fdw_reader",
+        "revops_owner",
+        "revops_runner",
+    ]
+    assert all(r[1:4] == (False, False, False) for r in rows)
+    # every role logs in except the owner, which only bootstrap becomes (SET ROLE)
+    assert {r[0]: r[4] for r in rows} == {
+        "revops_bi": True,
+        "revops_etl": True,
+        "revops_fdw_reader": True,
+        "revops_owner": False,
+        "revops_runner": True,
+    }
 
 
 def test_bi_reads_facts_but_not_crm_remote_or_writers(small_data: dict[str, str]) -> None:
@@ -111,13 +132,19 @@ def test_bi_and_etl_cannot_reach_the_other_database(small_data: dict[str, str]) 
         role_connection(small_data, "revops_etl", config.metrics_db_name(small_data))
 
 
-def test_runner_cannot_write_crm(small_data: dict[str, str]) -> None:
+def test_runner_cannot_reach_crm(small_data: dict[str, str]) -> None:
     with pytest.raises(psycopg.OperationalError, match="permission denied"):
         role_connection(small_data, "revops_runner", config.source_db_name(small_data))
     with role_connection(small_data, "revops_runner", config.metrics_db_name(small_data)) as runner:
-        with pytest.raises(psycopg.Error, match="read-only|permission denied"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
             runner.execute("DELETE FROM crm_remote.leads")
-        assert runner.execute("SELECT count(*) FROM crm_remote.leads").fetchone() == (9,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            runner.execute("SELECT count(*) FROM crm_remote.leads")
+    with owner_connection(small_data) as owner:
+        assert owner.execute("SELECT count(*) FROM crm_remote.leads").fetchone() == (9,)
+        # the server is read-only whatever a foreign table says
+        with pytest.raises(psycopg.Error, match="permission denied|does not allow|read-only"):
+            owner.execute("DELETE FROM crm_remote.leads")
 
 
 def test_fdw_reader_is_read_only(small_data: dict[str, str]) -> None:
@@ -134,17 +161,20 @@ def test_fdw_reader_is_read_only(small_data: dict[str, str]) -> None:
 
 
 def test_fdw_mapping_checks_a_password(small_data: dict[str, str]) -> None:
-    """The FDW logs in as revops_fdw_reader over 127.0.0.1 with a password, not trust/peer."""
+    """The FDW logs in as revops_fdw_reader over 127.0.0.1 with a password, not trust/peer,
+    and only the owner (as which the entry points run) has a mapping."""
     with admin_connection(small_data) as conn:
         options = conn.execute(
             "SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'revops_source'"
         ).fetchone()
-        mapping = conn.execute(
-            "SELECT umoptions FROM pg_user_mappings WHERE usename = 'revops_runner'"
-        ).fetchone()
+        mappings = conn.execute(
+            "SELECT usename, umoptions FROM pg_user_mappings WHERE srvname = 'revops_source'"
+        ).fetchall()
     assert options is not None and "host=127.0.0.1" in options[0]
-    assert mapping is not None and "user=revops_fdw_reader" in mapping[0]
-    assert any(o.startswith("password=") for o in mapping[0])
+    assert "updatable=false" in options[0]
+    assert [m[0] for m in mappings] == ["revops_owner"]
+    assert "user=revops_fdw_reader" in mappings[0][1]
+    assert any(o.startswith("password=") for o in mappings[0][1])
 
 
 # -- bad arguments ---------------------------------------------------------------------------
@@ -172,36 +202,41 @@ def test_fdw_mapping_checks_a_password(small_data: dict[str, str]) -> None:
 def test_bad_arguments_raise_and_change_nothing(
     small_data: dict[str, str],
     runner_conn: psycopg.Connection[Any],
+    owner_conn: psycopg.Connection[Any],
     call: str,
     params: tuple[Any, ...],
     message: str,
 ) -> None:
     runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (DAY,))
-    before_rows = fact_rows(runner_conn, DAY)
-    before_log = runner_conn.execute("SELECT count(*) FROM metrics.run_log").fetchone()
+    before_rows = fact_rows(owner_conn, DAY)
+    before_log = owner_conn.execute("SELECT count(*) FROM metrics.run_log").fetchone()
     with pytest.raises(psycopg.errors.InvalidParameterValue, match=message):
         runner_conn.execute(call, params)
-    assert fact_rows(runner_conn, DAY) == before_rows
-    assert runner_conn.execute("SELECT count(*) FROM metrics.run_log").fetchone() == before_log
+    assert fact_rows(owner_conn, DAY) == before_rows
+    assert owner_conn.execute("SELECT count(*) FROM metrics.run_log").fetchone() == before_log
 
 
 # -- idempotency and concurrency -------------------------------------------------------------
 def test_run_twice_gives_identical_rows(
-    small_data: dict[str, str], runner_conn: psycopg.Connection[Any]
+    small_data: dict[str, str],
+    runner_conn: psycopg.Connection[Any],
+    owner_conn: psycopg.Connection[Any],
 ) -> None:
     runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (DAY,))
-    first = fact_rows(runner_conn, DAY)
+    first = fact_rows(owner_conn, DAY)
     runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (DAY,))
-    assert fact_rows(runner_conn, DAY) == first
+    assert fact_rows(owner_conn, DAY) == first
     assert first, "the day has rows"
 
 
 def test_concurrent_runs_of_one_day(
-    small_data: dict[str, str], runner_conn: psycopg.Connection[Any]
+    small_data: dict[str, str],
+    runner_conn: psycopg.Connection[Any],
+    owner_conn: psycopg.Connection[Any],
 ) -> None:
     runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (DAY,))
-    expected = fact_rows(runner_conn, DAY)
-    before = runner_conn.execute("SELECT max(run_id) FROM metrics.run_log").fetchone()
+    expected = fact_rows(owner_conn, DAY)
+    before = owner_conn.execute("SELECT max(run_id) FROM metrics.run_log").fetchone()
     assert before is not None
     sessions = 6
     barrier = threading.Barrier(sessions)
@@ -229,8 +264,8 @@ def test_concurrent_runs_of_one_day(
         t.join(timeout=120)
     assert not errors, errors
     assert results == ["succeeded"] * sessions
-    assert fact_rows(runner_conn, DAY) == expected
-    logged = runner_conn.execute(
+    assert fact_rows(owner_conn, DAY) == expected
+    logged = owner_conn.execute(
         "SELECT status, trigger, count(*) FROM metrics.run_log WHERE run_id > %s GROUP BY 1, 2",
         (before[0],),
     ).fetchall()
@@ -238,11 +273,14 @@ def test_concurrent_runs_of_one_day(
 
 
 def test_failure_is_logged_and_keeps_old_rows(
-    small_data: dict[str, str], runner_conn: psycopg.Connection[Any], pg_env: dict[str, str]
+    small_data: dict[str, str],
+    runner_conn: psycopg.Connection[Any],
+    owner_conn: psycopg.Connection[Any],
+    pg_env: dict[str, str],
 ) -> None:
     runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (DAY,))
-    expected = fact_rows(runner_conn, DAY)
-    with admin_connection(pg_env) as admin:
+    expected = fact_rows(owner_conn, DAY)
+    with owner_connection(pg_env) as admin:
         # break the qualified_statuses setting so the computation fails mid-way
         admin.execute(
             "UPDATE metrics.settings SET setting_value = '\"not an array\"'"
@@ -258,8 +296,8 @@ def test_failure_is_logged_and_keeps_old_rows(
             )
     assert row is not None and row[0]["status"] == "failed"
     assert "scalar" in row[0]["error"]
-    assert fact_rows(runner_conn, DAY) == expected
-    last = runner_conn.execute(
+    assert fact_rows(owner_conn, DAY) == expected
+    last = owner_conn.execute(
         "SELECT status, error_text FROM metrics.run_log ORDER BY run_id DESC LIMIT 1"
     ).fetchone()
     assert last is not None and last[0] == "failed" and "scalar" in last[1]

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtest import insert_rows, reset_crm, reset_metrics, set_setting
+from pgtest import insert_rows, reset_crm, reset_metrics, set_timezone
 
 pytestmark = pytest.mark.db
 
@@ -282,11 +282,11 @@ MAR8, MAR9, MAR10 = dt.date(2025, 3, 8), dt.date(2025, 3, 9), dt.date(2025, 3, 1
 
 @pytest.fixture(scope="module")
 def seeded(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    from pgtest import admin_connection, role_connection
+    from pgtest import admin_connection, owner_connection, role_connection
     from revops import config
 
     etl = role_connection(pg_env, "revops_etl", config.source_db_name(pg_env))
-    runner = role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env))
+    runner = owner_connection(pg_env)
     reset_crm(etl)
     reset_metrics(runner)
     insert_rows(etl, "reps", REPS)
@@ -294,13 +294,13 @@ def seeded(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
     insert_rows(etl, "lead_status_history", HISTORY)
     insert_rows(etl, "opportunities", OPPORTUNITIES)
     insert_rows(etl, "activities", ACTIVITIES)
-    set_setting(runner, "business_timezone", "America/New_York")
+    set_timezone(pg_env, "America/New_York")
     try:
         yield pg_env
     finally:
         reset_crm(etl)
         reset_metrics(runner)
-        set_setting(runner, "business_timezone", "UTC")
+        set_timezone(pg_env, "UTC")
         etl.close()
         runner.close()
         admin_connection(pg_env).close()
@@ -312,12 +312,16 @@ def rows(conn: psycopg.Connection[Any], query: str, *params: object) -> list[tup
 
 @pytest.fixture
 def computed(
-    seeded: dict[str, str], runner_conn: psycopg.Connection[Any]
+    seeded: dict[str, str],
+    runner_conn: psycopg.Connection[Any],
+    owner_conn: psycopg.Connection[Any],
 ) -> psycopg.Connection[Any]:
+    """Runs the three days as revops_runner; returns the owner's connection to read the facts
+    (the runner executes entry points only)."""
     for day in (MAR8, MAR9, MAR10):
         result = runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (day,)).fetchone()
         assert result is not None and result[0]["status"] == "succeeded", result
-    return runner_conn
+    return owner_conn
 
 
 def test_daily_lead_funnel(computed: psycopg.Connection[Any]) -> None:
@@ -427,15 +431,15 @@ def test_lead_stage_snapshot(computed: psycopg.Connection[Any]) -> None:
 
 
 def test_fall_back_day_has_25_hours(
-    seeded: dict[str, str], runner_conn: psycopg.Connection[Any]
+    seeded: dict[str, str], owner_conn: psycopg.Connection[Any]
 ) -> None:
     nov1, nov2, nov3 = dt.date(2025, 11, 1), dt.date(2025, 11, 2), dt.date(2025, 11, 3)
-    result = runner_conn.execute(
+    result = owner_conn.execute(
         "SELECT metrics.backfill_date_range(%s, %s)", (nov1, nov3)
     ).fetchone()
     assert result is not None and result[0]["status"] == "succeeded"
     got = rows(
-        runner_conn,
+        owner_conn,
         "SELECT metric_date, total_leads_to_date, new_leads FROM metrics.daily_lead_funnel"
         " WHERE lead_source = 'Fall Event' ORDER BY 1",
     )
@@ -444,14 +448,14 @@ def test_fall_back_day_has_25_hours(
 
 
 def test_utc_business_day_differs(
-    seeded: dict[str, str], runner_conn: psycopg.Connection[Any]
+    seeded: dict[str, str], owner_conn: psycopg.Connection[Any]
 ) -> None:
     """In UTC, L2 (2025-03-09 03:30Z) and L4 belong to the next day."""
-    set_setting(runner_conn, "business_timezone", "UTC")
+    set_timezone(seeded, "UTC")
     try:
-        runner_conn.execute("SELECT metrics.backfill_date_range(%s, %s)", (MAR8, MAR10))
+        owner_conn.execute("SELECT metrics.backfill_date_range(%s, %s)", (MAR8, MAR10))
         got = rows(
-            runner_conn,
+            owner_conn,
             "SELECT metric_date, new_leads FROM metrics.daily_lead_funnel"
             " WHERE lead_source = 'Web' AND metric_date BETWEEN %s AND %s ORDER BY 1",
             MAR8,
@@ -459,7 +463,7 @@ def test_utc_business_day_differs(
         )
         assert got == [(MAR8, 2), (MAR9, 1), (MAR10, 0)]
     finally:
-        set_setting(runner_conn, "business_timezone", "America/New_York")
+        set_timezone(seeded, "America/New_York")
 
 
 def test_run_log_records_each_day(computed: psycopg.Connection[Any]) -> None:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pgtest import reset_crm, reset_metrics, role_connection, set_setting
+from pgtest import owner_connection, reset_crm, reset_metrics, role_connection, set_timezone
 from revops import config
 from revops.generate import load_synthetic
 
@@ -38,17 +38,17 @@ TABLES = {
 @pytest.fixture(scope="module")
 def generated(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
     etl = role_connection(pg_env, "revops_etl", config.source_db_name(pg_env))
-    runner = role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env))
+    runner = owner_connection(pg_env)
     reset_crm(etl)
     reset_metrics(runner)
     load_synthetic(etl, scale=0.005, seed=7, end_date=END)
-    set_setting(runner, "business_timezone", TZ)
+    set_timezone(pg_env, TZ)
     try:
         yield pg_env
     finally:
         reset_crm(etl)
         reset_metrics(runner)
-        set_setting(runner, "business_timezone", "UTC")
+        set_timezone(pg_env, "UTC")
         etl.close()
         runner.close()
 
@@ -77,24 +77,24 @@ RANGE = (dt.date(2025, 2, 15), dt.date(2025, 4, 25))
 
 
 def test_backfill_equals_day_by_day_and_is_idempotent(
-    generated: dict[str, str], runner_conn: psycopg.Connection[Any]
+    generated: dict[str, str], owner_conn: psycopg.Connection[Any]
 ) -> None:
     first, last = RANGE
-    reset_metrics(runner_conn)
+    reset_metrics(owner_conn)
     day = first
     while day <= last:
-        runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (day,))
+        owner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (day,))
         day += dt.timedelta(days=1)
-    daily = snapshot(runner_conn, first, last)
+    daily = snapshot(owner_conn, first, last)
     assert all(daily.values()), {k: len(v) for k, v in daily.items()}
 
-    reset_metrics(runner_conn)
-    backfill(runner_conn, first, last)
-    assert snapshot(runner_conn, first, last) == daily
+    reset_metrics(owner_conn)
+    backfill(owner_conn, first, last)
+    assert snapshot(owner_conn, first, last) == daily
 
-    backfill(runner_conn, first, last)  # again: identical rows
-    assert snapshot(runner_conn, first, last) == daily
-    count = runner_conn.execute(
+    backfill(owner_conn, first, last)  # again: identical rows
+    assert snapshot(owner_conn, first, last) == daily
+    count = owner_conn.execute(
         "SELECT count(*), count(DISTINCT metric_date) FROM metrics.run_log WHERE status = 'succeeded'"
     ).fetchone()
     assert count == (2 * 70, 70)
@@ -108,15 +108,15 @@ def test_backfill_equals_day_by_day_and_is_idempotent(
     length=st.integers(min_value=1, max_value=12),
 )
 def test_any_subrange_backfill_matches_single_days(
-    generated: dict[str, str], runner_conn: psycopg.Connection[Any], start: dt.date, length: int
+    generated: dict[str, str], owner_conn: psycopg.Connection[Any], start: dt.date, length: int
 ) -> None:
     last = start + dt.timedelta(days=length - 1)
-    backfill(runner_conn, start, last)
-    ranged = snapshot(runner_conn, start, last)
+    backfill(owner_conn, start, last)
+    ranged = snapshot(owner_conn, start, last)
     for offset in (0, length - 1):
         day = start + dt.timedelta(days=offset)
-        runner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (day,))
-        single = snapshot(runner_conn, day, day)
+        owner_conn.execute("SELECT metrics.run_daily_metrics(%s)", (day,))
+        single = snapshot(owner_conn, day, day)
         assert single == {t: [r for r in rows if r[0] == day] for t, rows in ranged.items()}
 
 
@@ -125,7 +125,7 @@ def local_day(ts: dt.datetime | None, zone: ZoneInfo) -> dt.date | None:
 
 
 def test_totals_reconcile_with_the_source(
-    generated: dict[str, str], runner_conn: psycopg.Connection[Any]
+    generated: dict[str, str], owner_conn: psycopg.Connection[Any]
 ) -> None:
     zone = ZoneInfo(TZ)
     with role_connection(generated, "revops_etl", config.source_db_name(generated)) as etl:
@@ -139,11 +139,11 @@ def test_totals_reconcile_with_the_source(
         ).fetchall()
     lead_days = [local_day(r[0], zone) for r in leads]
     first = min(d for d in lead_days if d is not None)
-    reset_metrics(runner_conn)
-    backfill(runner_conn, first, END)
+    reset_metrics(owner_conn)
+    backfill(owner_conn, first, END)
 
     def one(query: str) -> Any:
-        row = runner_conn.execute(query, (first, END)).fetchone()
+        row = owner_conn.execute(query, (first, END)).fetchone()
         assert row is not None
         return row[0]
 
@@ -198,14 +198,14 @@ def test_totals_reconcile_with_the_source(
     ) == sum(1 for d in act_days if d is not None and first <= d <= END)
 
     # every day: the snapshot holds exactly the leads created so far
-    mismatch = runner_conn.execute(
+    mismatch = owner_conn.execute(
         "SELECT f.metric_date FROM (SELECT metric_date, sum(total_leads_to_date) AS total"
         " FROM metrics.daily_lead_funnel GROUP BY 1) AS f"
         " JOIN (SELECT metric_date, sum(lead_count) AS total FROM metrics.lead_stage_snapshot"
         " GROUP BY 1) AS s USING (metric_date) WHERE f.total <> s.total"
     ).fetchall()
     assert mismatch == []
-    last_day_total = runner_conn.execute(
+    last_day_total = owner_conn.execute(
         "SELECT sum(lead_count) FROM metrics.lead_stage_snapshot WHERE metric_date = %s", (END,)
     ).fetchone()
     assert last_day_total == (len([d for d in lead_days if d is not None and d <= END]),)

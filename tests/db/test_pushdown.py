@@ -14,7 +14,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtest import admin_connection, reset_crm, reset_metrics, role_connection
+from pgtest import (
+    admin_connection,
+    owner_connection,
+    reset_crm,
+    reset_metrics,
+    role_connection,
+    set_timezone,
+)
 from revops import config
 from revops.bench import remote_sql_evidence
 from revops.generate import load_synthetic
@@ -27,7 +34,7 @@ END = dt.date(2025, 12, 31)
 @pytest.fixture(scope="module")
 def generated(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
     etl = role_connection(pg_env, "revops_etl", config.source_db_name(pg_env))
-    runner = role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env))
+    runner = owner_connection(pg_env)
     reset_crm(etl)
     load_synthetic(etl, scale=0.01, seed=3, end_date=END)
     with admin_connection(pg_env, config.source_db_name(pg_env)) as src:
@@ -63,37 +70,35 @@ def test_range_aggregates_run_remotely(generated: dict[str, str]) -> None:
     assert not any("::date" in line and "created_at" in line for line in remote)
 
 
-def test_time_zone_change_inside_one_transaction_is_refused(
-    generated: dict[str, str], runner_conn: psycopg.Connection[Any]
+def test_time_zone_change_without_bootstrap_is_refused(
+    generated: dict[str, str], owner_conn: psycopg.Connection[Any]
 ) -> None:
-    """The source computes days in the zone its connection was opened with; a setting changed
-    after that in the same transaction must not produce rows cut at the wrong midnight."""
-    with admin_connection(generated) as admin:
-        admin.execute("BEGIN")
+    """The source computes days in the zone of the foreign server option, which only bootstrap
+    sets (runs never alter the server): a setting changed any other way must not produce rows
+    cut at the wrong midnight."""
+    with owner_connection(generated) as owner:
+        owner.execute("BEGIN")
         try:
-            admin.execute("SELECT metrics.refresh_daily_lead_funnel(%s)", (END,))
-            admin.execute(
+            owner.execute("SELECT metrics.refresh_daily_lead_funnel(%s)", (END,))
+            owner.execute(
                 "UPDATE metrics.settings SET setting_value = '\"Asia/Tokyo\"'"
                 " WHERE setting_name = 'business_timezone'"
             )
-            with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="run again"):
-                admin.execute("SELECT metrics.refresh_daily_lead_funnel(%s)", (END,))
+            with pytest.raises(
+                psycopg.errors.ObjectNotInPrerequisiteState, match="source days are in"
+            ) as caught:
+                owner.execute("SELECT metrics.refresh_daily_lead_funnel(%s)", (END,))
+            assert "revops bootstrap --timezone" in (caught.value.diag.message_hint or "")
         finally:
-            admin.execute("ROLLBACK")
-    # a new transaction picks the setting up: the source sessions follow metrics.settings
-    runner_conn.execute(
-        "UPDATE metrics.settings SET setting_value = '\"Asia/Tokyo\"'"
-        " WHERE setting_name = 'business_timezone'"
-    )
+            owner.execute("ROLLBACK")
+    # bootstrap's way: the setting and the server option together; new sessions follow it
+    set_timezone(generated, "Asia/Tokyo")
     try:
-        zone = runner_conn.execute("SELECT metrics.source_timezone()").fetchone()
+        zone = owner_conn.execute("SELECT metrics.source_timezone()").fetchone()
         assert zone == ("Asia/Tokyo",)
-        clock = runner_conn.execute(
+        clock = owner_conn.execute(
             "SELECT business_timezone FROM crm_remote.business_clock"
         ).fetchone()
         assert clock == ("Asia/Tokyo",)
     finally:
-        runner_conn.execute(
-            "UPDATE metrics.settings SET setting_value = '\"UTC\"'"
-            " WHERE setting_name = 'business_timezone'"
-        )
+        set_timezone(generated, "UTC")

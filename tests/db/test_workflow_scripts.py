@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pgtest import reset_crm, reset_metrics, role_connection, seed_recent_leads
+from pgtest import owner_connection, reset_crm, reset_metrics, role_connection, seed_recent_leads
 from revops import config
 
 pytestmark = pytest.mark.db
@@ -27,7 +27,7 @@ CI_DIR = Path(__file__).resolve().parents[2] / "scripts" / "ci"
 @pytest.fixture(scope="module")
 def seeded(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
     etl = role_connection(pg_env, "revops_etl", config.source_db_name(pg_env))
-    runner = role_connection(pg_env, "revops_runner", config.metrics_db_name(pg_env))
+    runner = owner_connection(pg_env)
     reset_crm(etl)
     reset_metrics(runner)
     seed_recent_leads(etl, 59)
@@ -43,7 +43,7 @@ def seeded(pg_env: dict[str, str]) -> Iterator[dict[str, str]]:
 @pytest.fixture
 def gh_env(seeded: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """The test server's environment plus what a GitHub Actions step sees."""
-    reset_metrics(role_connection(seeded, "revops_runner", config.metrics_db_name(seeded)))
+    reset_metrics(owner_connection(seeded))
     summary = tmp_path / "step_summary.md"
     summary.write_text("")
     return {
@@ -71,7 +71,7 @@ def summary(env: dict[str, str]) -> str:
 
 
 def run_log(env: dict[str, str]) -> list[tuple[Any, ...]]:
-    with role_connection(env, "revops_runner", config.metrics_db_name(env)) as conn:
+    with owner_connection(env) as conn:
         return [
             tuple(r)
             for r in conn.execute(
@@ -81,7 +81,7 @@ def run_log(env: dict[str, str]) -> list[tuple[Any, ...]]:
 
 
 def yesterday(env: dict[str, str]) -> dt.date:
-    with role_connection(env, "revops_runner", config.metrics_db_name(env)) as conn:
+    with owner_connection(env) as conn:
         row = conn.execute("SELECT metrics.business_today() - 1").fetchone()
     assert row is not None
     return row[0]

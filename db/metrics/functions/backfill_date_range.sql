@@ -13,6 +13,7 @@ CREATE OR REPLACE FUNCTION metrics.backfill_date_range(
 RETURNS jsonb
 LANGUAGE sql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT metrics.run_metrics_range(p_from_date, p_to_date, p_trigger, p_code_version, p_host);

@@ -10,6 +10,7 @@ CREATE OR REPLACE FUNCTION metrics.backfill_last_n_days(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

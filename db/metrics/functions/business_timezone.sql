@@ -4,6 +4,7 @@ CREATE OR REPLACE FUNCTION metrics.business_timezone()
 RETURNS text
 LANGUAGE sql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT metrics.setting('business_timezone') #>> '{}';

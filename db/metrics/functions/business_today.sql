@@ -3,6 +3,7 @@ CREATE OR REPLACE FUNCTION metrics.business_today()
 RETURNS date
 LANGUAGE sql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT (now() AT TIME ZONE metrics.business_timezone())::date;

@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION metrics.check_date_range(p_from_date date, p_to_date 
 RETURNS void
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -10,6 +10,7 @@ CREATE OR REPLACE FUNCTION metrics.days_due(
 RETURNS SETOF date
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

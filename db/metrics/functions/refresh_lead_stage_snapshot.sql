@@ -23,6 +23,7 @@ CREATE OR REPLACE FUNCTION metrics.refresh_lead_stage_snapshot(
 RETURNS bigint
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$

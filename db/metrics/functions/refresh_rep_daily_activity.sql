@@ -20,6 +20,7 @@ CREATE OR REPLACE FUNCTION metrics.refresh_rep_daily_activity(
 RETURNS bigint
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$

@@ -12,6 +12,7 @@ CREATE OR REPLACE FUNCTION metrics.run_daily_metrics(
 RETURNS jsonb
 LANGUAGE sql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT metrics.run_metrics_range(p_metric_date, p_metric_date, p_trigger, p_code_version, p_host);

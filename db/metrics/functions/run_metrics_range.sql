@@ -5,7 +5,9 @@
 -- Grain of its log: one run_log row per metric day and attempt.
 -- Inputs: the refresh_* functions; p_trigger (systemd | github | manual | backfill), the
 -- caller's code version and host for the log.
--- Bad arguments raise before anything changes. A failure while computing rolls back every
+-- Bad arguments raise before anything changes. When another writer holds the metrics lock
+-- longer than lock_wait_seconds, every day is logged as 'skipped' with the reason and
+-- {"status": "skipped"} is returned (nothing computed, nothing lost: the next run does it). A failure while computing rolls back every
 -- fact row of the range (the old rows stay), is logged as 'failed' per day with the error,
 -- raised as a WARNING, and returned as {"status": "failed", ...}: the failure row must
 -- survive, so the error is caught here rather than re-raised.
@@ -34,7 +36,24 @@ BEGIN
             coalesce(p_trigger, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM metrics.lock_metrics();
+    IF NOT metrics.lock_metrics() THEN
+        v_error := format(
+            'another run or backfill held the metrics lock for %s s; nothing was computed',
+            metrics.setting('lock_wait_seconds') #>> '{}'
+        );
+        INSERT INTO metrics.run_log (
+            metric_date, status, trigger, host, started_at, finished_at, error_text, code_version
+        )
+        SELECT
+            d.metric_day::date, 'skipped', p_trigger, p_host, v_started_at, clock_timestamp(),
+            v_error, p_code_version
+        FROM generate_series(p_from_date, p_to_date, interval '1 day') AS d (metric_day);
+        RAISE WARNING 'metrics for % .. % skipped: %', p_from_date, p_to_date, v_error;
+        RETURN jsonb_build_object(
+            'status', 'skipped', 'from_date', p_from_date, 'to_date', p_to_date,
+            'days', p_to_date - p_from_date + 1, 'error', v_error
+        );
+    END IF;
 
     BEGIN
         v_rows := jsonb_build_object(

@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION metrics.setting(p_setting_name text)
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

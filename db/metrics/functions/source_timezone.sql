@@ -1,7 +1,9 @@
--- metrics.source_timezone: the business time zone, after making sure the source database
--- computes its local days in that same zone (metrics.sync_source_settings, then read back
--- through crm_remote.business_clock). Raises instead of computing with mismatched days, which
--- can only happen when the setting changed earlier in the same transaction.
+-- metrics.source_timezone: the business time zone, after checking that the source database
+-- computes its local days in that same zone. The source views read the zone from the session
+-- setting revops.business_timezone, which every postgres_fdw connection receives through the
+-- foreign server option `options '-c revops.business_timezone=<zone>'`; crm_remote.business_clock
+-- reads it back. Only `revops bootstrap` (as the admin, who owns the server) sets that option:
+-- runs never alter the server. Raises instead of computing with mismatched days.
 -- Grain: one call per refresh function.
 CREATE OR REPLACE FUNCTION metrics.source_timezone()
 RETURNS text
@@ -10,16 +12,18 @@ VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_tz text := metrics.sync_source_settings();
+    v_tz text := metrics.business_timezone();
     v_remote text;
 BEGIN
     SELECT c.business_timezone INTO v_remote FROM crm_remote.business_clock AS c;
     IF v_remote IS DISTINCT FROM v_tz THEN
-        RAISE EXCEPTION 'source days are in "%" but business_timezone is "%": run again',
+        RAISE EXCEPTION 'source days are in "%" but business_timezone is "%"',
             coalesce(v_remote, '(unset)'), v_tz
             USING
                 ERRCODE = 'object_not_in_prerequisite_state',
-                HINT = 'The setting changed earlier in this transaction; start a new one.';
+                HINT = 'Change the zone with `revops bootstrap --timezone ZONE` (it also sets '
+                    'the foreign server option the source reads); if it was just changed, '
+                    'run again in a new transaction.';
     END IF;
     RETURN v_tz;
 END

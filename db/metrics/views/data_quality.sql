@@ -14,7 +14,9 @@
 -- * quarantined_records: records ingest rejected in the last 7 days (crm.load_errors);
 -- * stale_metrics: the newest successful metric day is older than freshness_max_lag_days.
 -- Deleted rows are never checked (they never count). sample_ids holds up to 5 example Ids.
--- Why a view owned by revops_runner: revops_bi may read it without reading crm_remote.
+-- Why a view owned by revops_owner: revops_bi may read it without reading crm_remote. It
+-- shows no file paths (quarantined records are named by batch and position: the batch's file is
+-- in crm.ingest_batches, for operators of the source database).
 CREATE OR REPLACE VIEW metrics.data_quality AS
 WITH
 known_reps AS (
@@ -110,7 +112,8 @@ orphan_history AS (
 quarantine AS (
     SELECT
         count(*) AS affected_count,
-        (array_agg(e.source_name || ':' || coalesce(e.record_position::text, '-')
+        (array_agg('batch ' || coalesce(e.batch_id::text, '-') || ' record '
+            || coalesce(e.record_position::text, '-')
             ORDER BY e.load_error_id DESC))[1:5] AS sample_ids
     FROM crm_remote.load_errors AS e
     WHERE e.created_at >= now() - interval '7 days'

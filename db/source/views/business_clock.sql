@@ -1,7 +1,7 @@
 -- crm.business_clock: the business time zone of the current session, as the metrics database
 -- passes it to every postgres_fdw connection (foreign server option
--- `options '-c revops.business_timezone=...'`, kept in step with metrics.settings by
--- metrics.sync_source_settings()). The metric functions read it back to check that the local
+-- `options '-c revops.business_timezone=...'`, set from metrics.settings by `revops
+-- bootstrap`). The metric functions read it back to check that the local
 -- days computed by the views below are the days they ask for.
 -- Grain: one row.
 CREATE OR REPLACE VIEW crm.business_clock AS
