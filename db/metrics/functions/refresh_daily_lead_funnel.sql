@@ -4,18 +4,24 @@
 -- Grain: one row per metric_date and lead_source (trimmed; NULL/blank = 'Unknown'), for every
 -- source with a lead created up to that day, or an SQL or opportunity on that day.
 -- Inputs: crm_remote.leads, crm_remote.lead_days, crm_remote.lead_status_history,
--- crm_remote.opportunity_days; settings business_timezone and qualified_statuses.
+-- crm_remote.lead_status_segments, crm_remote.opportunity_days; settings business_timezone and
+-- qualified_statuses.
 -- Why this shape: day windows are timestamptz bounds computed once, so the remote filters are
 -- plain ranges on created_at (index-friendly, pushed down by postgres_fdw); the running
 -- "to date" total is the count before the range (aggregated remotely, grouped by the raw
 -- column: postgres_fdw does not push GROUP BY expressions with literals) plus a window sum, so
 -- a 365-day backfill reads each table once and gives exactly the rows of 365 one-day calls.
 -- SQL candidates: a lead can only qualify inside the range through a qualified status change,
--- a converted_date or a creation inside the range; those few Ids are collected first and only
--- their rows and history are read, instead of every lead on every daily run.
--- Qualification day of a lead, in order: its first status change into a qualified status; else
--- its converted_date when converted; else its created day when its current status is
--- qualified; else the lead is not an SQL. The SQL counts under the lead's own source.
+-- a converted_date, a creation or a qualified current status modified inside the range; those
+-- few Ids are collected first and only their rows and history are read, instead of every lead
+-- on every daily run.
+-- Qualification day of a lead (ARCHITECTURE.md section 6), in order: from its status history,
+-- its created day when the status it started with (the first history row's old_status) is
+-- qualified, else the day of its first change from a non-qualified into a qualified status;
+-- else its converted_date when converted; else, for a qualified current status, the day it
+-- took effect: the day of the lead's last_modified_at when the history lags behind it
+-- (crm.lead_status_segments, kind 'current'), the created day when it has no history; else the
+-- lead is not an SQL. Never before the created day. The SQL counts under the lead's own source.
 -- Opportunity source: its own lead_source, else that of the lead converted into it (the
 -- earliest such lead with a non-blank source), else 'Unknown' (crm.opportunity_days). Created
 -- days of leads and opportunities come from the source views, which compute local days in the
@@ -27,6 +33,7 @@ CREATE OR REPLACE FUNCTION metrics.refresh_daily_lead_funnel(
 RETURNS bigint
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
@@ -65,12 +72,22 @@ BEGIN
                 NOT l.is_deleted
                 AND l.converted_date BETWEEN v_from AND v_to
             UNION ALL
+            -- any lead created in the range: its starting status may be qualified, and
+            -- history dated before its creation counts on its created day
             SELECT l.lead_id
             FROM crm_remote.leads AS l
             WHERE
                 NOT l.is_deleted
                 AND l.created_at >= v_start
                 AND l.created_at < v_end
+            UNION ALL
+            -- a qualified current status ahead of a lagging history counts from its change
+            SELECT l.lead_id
+            FROM crm_remote.leads AS l
+            WHERE
+                NOT l.is_deleted
+                AND l.last_modified_at >= v_start
+                AND l.last_modified_at < v_end
                 AND lower(btrim(l.status)) = ANY(v_qualified)
         ) AS c;
 
@@ -123,6 +140,19 @@ BEGIN
         GROUP BY 1, 2
     ),
 
+    -- rule 1a: the status the lead started with (its first history row's old_status) is
+    -- qualified; only leads with history ('start' segments that end)
+    qualified_at_start AS (
+        SELECT DISTINCT sg.lead_id
+        FROM crm_remote.lead_status_segments AS sg
+        WHERE
+            sg.segment_kind = 'start'
+            AND sg.to_at IS NOT NULL
+            AND (v_candidates IS NULL OR sg.lead_id = ANY(v_candidates))
+            AND lower(btrim(sg.status)) = ANY(v_qualified)
+    ),
+
+    -- rule 1b: the first change from a non-qualified status into a qualified one
     first_qualified_change AS (
         SELECT
             h.lead_id,
@@ -132,25 +162,56 @@ BEGIN
             NOT h.is_deleted
             AND (v_candidates IS NULL OR h.lead_id = ANY(v_candidates))
             AND lower(btrim(h.new_status)) = ANY(v_qualified)
+            AND (h.old_status IS NULL OR NOT lower(btrim(h.old_status)) = ANY(v_qualified))
         GROUP BY h.lead_id
+    ),
+
+    -- rule 3 with history: a qualified current status the history has not caught up with,
+    -- from the lead's last modification (its local day, never before the created day)
+    qualified_ahead_of_history AS (
+        SELECT
+            sg.lead_id,
+            min(sg.from_date) AS qualified_date
+        FROM crm_remote.lead_status_segments AS sg
+        WHERE
+            sg.segment_kind = 'current'
+            AND (v_candidates IS NULL OR sg.lead_id = ANY(v_candidates))
+            AND lower(btrim(sg.status)) = ANY(v_qualified)
+        GROUP BY sg.lead_id
     ),
 
     lead_qualification AS (
         SELECT
             coalesce(nullif(btrim(l.lead_source), ''), 'Unknown') AS lead_source,
+            -- never before the created day; a lead with no qualification day stays NULL
             CASE
-                WHEN q.qualified_at IS NOT NULL
-                    THEN (q.qualified_at AT TIME ZONE v_tz)::date
-                WHEN
-                    l.converted_date IS NOT NULL
-                    AND (l.is_converted OR l.is_converted IS NULL)
-                    THEN l.converted_date
-                WHEN lower(btrim(l.status)) = ANY(v_qualified)
-                    THEN (l.created_at AT TIME ZONE v_tz)::date
+                WHEN qd.qualified_date IS NOT NULL
+                    THEN greatest(qd.qualified_date, (l.created_at AT TIME ZONE v_tz)::date)
             END AS qualified_date
         FROM crm_remote.leads AS l
+        LEFT JOIN qualified_at_start AS s
+            ON l.lead_id = s.lead_id
         LEFT JOIN first_qualified_change AS q
             ON l.lead_id = q.lead_id
+        LEFT JOIN qualified_ahead_of_history AS a
+            ON l.lead_id = a.lead_id
+        CROSS JOIN LATERAL (
+            SELECT
+                CASE
+                    WHEN s.lead_id IS NOT NULL
+                        THEN (l.created_at AT TIME ZONE v_tz)::date
+                    WHEN q.qualified_at IS NOT NULL
+                        THEN (q.qualified_at AT TIME ZONE v_tz)::date
+                    WHEN
+                        l.converted_date IS NOT NULL
+                        AND (l.is_converted OR l.is_converted IS NULL)
+                        THEN l.converted_date
+                    WHEN a.qualified_date IS NOT NULL
+                        THEN a.qualified_date
+                    WHEN lower(btrim(l.status)) = ANY(v_qualified)
+                        THEN (l.created_at AT TIME ZONE v_tz)::date
+                END AS qualified_date
+        ) AS qd
         WHERE
             NOT l.is_deleted
             AND (v_candidates IS NULL OR l.lead_id = ANY(v_candidates))

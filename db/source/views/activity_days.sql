@@ -4,10 +4,13 @@
 --
 -- Grain: one row per non-deleted activity that is not an invitee copy (is_child).
 -- Inputs: crm.activities; the session's revops.business_timezone (see crm.business_clock).
--- activity_day: Task -> activity_date, else the local day of created_at; Event -> the local day
--- of activity_at, else activity_date, else the local day of created_at.
+-- activity_day: Task -> activity_date, else the local day of created_at; all-day Event ->
+-- activity_date (Salesforce stores its start as midnight UTC, which is the previous local day
+-- west of UTC); other Event -> the local day of activity_at, else activity_date, else the local
+-- day of created_at.
 -- category, first match wins (a NULL test falls through): 1 call (TaskSubtype Call, Type Call,
--- or any CallType), 2 email (TaskSubtype Email/List Email, Type Email), 3 meeting (Events, Type
+-- or any CallType), 2 email (TaskSubtype Email, ListEmail (the API value) or List Email (its
+-- label), Type Email), 3 meeting (Events, Type
 -- Meeting), 0 none. Comparisons trimmed and case-insensitive.
 -- The raw date/time columns stay so callers can filter on indexed columns.
 CREATE OR REPLACE VIEW crm.activity_days AS
@@ -19,6 +22,8 @@ SELECT
     a.activity_at,
     a.created_at,
     CASE
+        WHEN a.source_object = 'Event' AND a.is_all_day_event AND a.activity_date IS NOT NULL
+            THEN a.activity_date
         WHEN a.source_object = 'Event'
             THEN coalesce(
                 (a.activity_at AT TIME ZONE current_setting('revops.business_timezone'))::date,
@@ -37,7 +42,7 @@ SELECT
             OR length(btrim(a.call_type)) > 0
             THEN 1
         WHEN
-            lower(btrim(a.task_subtype)) IN ('email', 'list email')
+            lower(btrim(a.task_subtype)) IN ('email', 'listemail', 'list email')
             OR lower(btrim(a.type)) = 'email'
             THEN 2
         WHEN a.source_object = 'Event' OR lower(btrim(a.type)) = 'meeting' THEN 3

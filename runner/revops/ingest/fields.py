@@ -31,7 +31,7 @@ PG_TYPES = {
     "datetime": "timestamptz",
     "const": "text",
 }
-_FLAG_COLUMNS = ("is_deleted", "is_child")  # stored false when absent
+_FLAG_COLUMNS = ("is_deleted", "is_child", "is_all_day_event")  # stored false when absent
 
 
 @lru_cache(maxsize=8192)
@@ -157,6 +157,7 @@ SPECS: dict[str, TableSpec] = {
                 Column("activity_date", "date", ("ActivityDate",)),
                 Column("activity_at", "datetime", ("ActivityDateTime", "StartDateTime")),
                 Column("is_child", "bool", ("IsChild",)),
+                Column("is_all_day_event", "bool", ("IsAllDayEvent",)),
                 *_common(),
             ),
         ),
