@@ -30,6 +30,7 @@ FACT_TABLES = (
     "rep_daily_pipeline",
     "lead_stage_snapshot",
     "run_log",
+    "computed_days",
 )
 
 

@@ -20,6 +20,9 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA metrics FROM PUBLIC, revops_runner, revops
 
 GRANT EXECUTE ON FUNCTION
 metrics.run_daily_metrics(date, text, text, text),
+metrics.run_due(text, text, text, date [], integer, integer, boolean),
+metrics.verify_range(date, date, integer),
+metrics.pending_report(),
 metrics.backfill_date_range(date, date, text, text, text),
 metrics.backfill_last_n_days(integer, text, text, text),
 metrics.refresh_daily_lead_funnel(date, date),

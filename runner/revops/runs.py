@@ -77,6 +77,65 @@ def run_days(
     return outcome
 
 
+def run_due(
+    conn: Conn,
+    trigger: str,
+    *,
+    lookback: int | None = None,
+    horizon: int | None = None,
+    day: dt.date | None = None,
+    wait_seconds: float = 300.0,
+    poll_seconds: float = 5.0,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> RunOutcome:
+    """The ordinary run (metrics.run_due): the due days and every day captured CRM changes
+    touched, in one transaction. While an ingest is loading, ask again every ``poll_seconds``
+    for up to ``wait_seconds`` (its files commit one by one: the run waits for all of them);
+    the last attempt logs the skip."""
+    host = socket.gethostname()
+    deadline = time.monotonic() + max(0.0, wait_seconds)
+    while True:
+        last = time.monotonic() + poll_seconds > deadline
+        row = fetch_one(
+            conn,
+            "SELECT metrics.run_due(%s, %s, %s, %s, %s, %s, %s)",
+            (trigger, code_version(), host, [day] if day else None, lookback, horizon, last),
+        )
+        result = _as_dict(row[0])
+        waiting = result.get("status") == "skipped" and "ingest" in str(result.get("error"))
+        if not waiting or last:
+            break
+        progress(f"waiting: {result.get('error')}")
+        time.sleep(poll_seconds)
+    for part in result.get("ranges") or []:
+        progress(
+            f"{part.get('from_date')}..{part.get('to_date')}: {part.get('status')} "
+            f"{_rows_text(part)}"
+        )
+    progress(
+        f"{result.get('status')}: {result.get('days', 0)} days, "
+        f"{result.get('changes_consumed', 0)} captured changes consumed"
+        + (
+            f" (days {result.get('changed_from') or 'all'}..{result.get('changed_to')})"
+            if result.get("changes_consumed")
+            else ""
+        )
+        + (f"; {result.get('error')}" if result.get("error") else "")
+    )
+    return RunOutcome(results=[result])
+
+
+def verify(conn: Conn, first: dt.date, last: dt.date, limit: int = 50) -> dict[str, Any]:
+    """metrics.verify_range: recompute first..last and compare with the stored facts."""
+    row = fetch_one(conn, "SELECT metrics.verify_range(%s, %s, %s)", (first, last, limit))
+    return _as_dict(row[0])
+
+
+def pending(conn: Conn) -> dict[str, Any]:
+    """metrics.pending_report: captured changes not yet in the facts."""
+    return _as_dict(fetch_one(conn, "SELECT metrics.pending_report()")[0])
+
+
 def _rows_text(result: Mapping[str, Any]) -> str:
     if result.get("status") != "succeeded":
         return str(result.get("error", ""))

@@ -43,6 +43,9 @@ ENTRY_POINTS = {
     "refresh_rep_daily_activity(date,date)",
     "refresh_rep_daily_pipeline(date,date)",
     "run_daily_metrics(date,text,text,text)",
+    "run_due(text,text,text,date[],integer,integer,boolean)",
+    "verify_range(date,date,integer)",
+    "pending_report()",
     "setting(text)",
 }
 # one function of the attack in the issue: it makes the runner superuser when anyone runs it

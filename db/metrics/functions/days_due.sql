@@ -1,6 +1,6 @@
 -- metrics.days_due: the metric days a scheduled run should compute, ascending: yesterday and
 -- the p_lookback_days days before it (late-arriving data), plus any day within the last
--- p_horizon_days days ending yesterday that has no successful run in metrics.run_log.
+-- p_horizon_days days ending yesterday that was never computed (metrics.computed_days).
 -- Defaults come from the settings lookback_days and missing_day_horizon_days.
 -- Grain: one row per day.
 CREATE OR REPLACE FUNCTION metrics.days_due(
@@ -32,8 +32,8 @@ BEGIN
     WHERE
         d.metric_day::date >= v_yesterday - v_lookback
         OR NOT EXISTS (
-            SELECT FROM metrics.run_log AS r
-            WHERE r.metric_date = d.metric_day::date AND r.status = 'succeeded'
+            SELECT FROM metrics.computed_days AS c
+            WHERE c.metric_date = d.metric_day::date
         )
     ORDER BY 1;
 END

@@ -1,5 +1,6 @@
--- metrics.days_succeeded: the days of p_from_date .. p_to_date that have a successful run in
--- metrics.run_log, for `revops backfill --resume` (which skips them).
+-- metrics.days_succeeded: the days of p_from_date .. p_to_date the facts hold, computed under
+-- the current settings (metrics.computed_days), for `revops backfill --resume` (which skips
+-- them: a day computed under another time zone or other qualified statuses is done again).
 -- Grain: one row per day, ascending.
 CREATE OR REPLACE FUNCTION metrics.days_succeeded(p_from_date date, p_to_date date)
 RETURNS SETOF date
@@ -8,9 +9,11 @@ STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT DISTINCT r.metric_date
-    FROM metrics.run_log AS r
-    WHERE r.status = 'succeeded' AND r.metric_date BETWEEN p_from_date AND p_to_date
+    SELECT c.metric_date
+    FROM metrics.computed_days AS c
+    WHERE
+        c.metric_date BETWEEN p_from_date AND p_to_date
+        AND c.settings_fingerprint = metrics.settings_fingerprint()
     ORDER BY 1;
 $$;
 COMMENT ON FUNCTION metrics.days_succeeded(date, date) IS

@@ -4,7 +4,8 @@
 --
 -- Grain of its log: one run_log row per metric day and attempt.
 -- Inputs: the refresh_* functions; p_trigger (systemd | github | manual | backfill), the
--- caller's code version and host for the log.
+-- caller's code version and host for the log, and (from metrics.run_due) what the run consumed.
+-- Every computed day is recorded in metrics.computed_days with the settings fingerprint.
 -- Bad arguments raise before anything changes. When another writer holds the metrics lock
 -- longer than lock_wait_seconds, every day is logged as 'skipped' with the reason and
 -- {"status": "skipped"} is returned (nothing computed, nothing lost: the next run does it). A failure while computing rolls back every
@@ -16,7 +17,8 @@ CREATE OR REPLACE FUNCTION metrics.run_metrics_range(
     p_to_date date,
     p_trigger text DEFAULT 'manual',
     p_code_version text DEFAULT NULL,
-    p_host text DEFAULT NULL
+    p_host text DEFAULT NULL,
+    p_consumption jsonb DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -26,6 +28,7 @@ SET jit = off
 AS $$
 DECLARE
     v_started_at timestamptz := clock_timestamp();
+    v_fingerprint text;
     v_rows jsonb;
     v_error text;
     v_sqlstate text;
@@ -63,37 +66,55 @@ BEGIN
             'lead_stage_snapshot', metrics.refresh_lead_stage_snapshot(p_from_date, p_to_date)
         );
 
-        INSERT INTO metrics.run_log (
-            metric_date, status, trigger, host, started_at, finished_at, rows_written,
-            code_version
+        v_fingerprint := metrics.settings_fingerprint();
+        -- one run_log row per day, and the days the facts now hold under which settings
+        WITH logged AS (
+            INSERT INTO metrics.run_log (
+                metric_date, status, trigger, host, started_at, finished_at, rows_written,
+                code_version, settings_fingerprint, changes_consumed, changed_from, changed_to
+            )
+            SELECT
+                d.metric_day::date,
+                'succeeded',
+                p_trigger,
+                p_host,
+                v_started_at,
+                clock_timestamp(),
+                jsonb_build_object(
+                    'daily_lead_funnel', (
+                        SELECT count(*) FROM metrics.daily_lead_funnel AS f
+                        WHERE f.metric_date = d.metric_day::date
+                    ),
+                    'rep_daily_activity', (
+                        SELECT count(*) FROM metrics.rep_daily_activity AS a
+                        WHERE a.metric_date = d.metric_day::date
+                    ),
+                    'rep_daily_pipeline', (
+                        SELECT count(*) FROM metrics.rep_daily_pipeline AS p
+                        WHERE p.metric_date = d.metric_day::date
+                    ),
+                    'lead_stage_snapshot', (
+                        SELECT count(*) FROM metrics.lead_stage_snapshot AS s
+                        WHERE s.metric_date = d.metric_day::date
+                    )
+                ),
+                p_code_version,
+                v_fingerprint,
+                (p_consumption ->> 'changes_consumed')::bigint,
+                (p_consumption ->> 'changed_from')::date,
+                (p_consumption ->> 'changed_to')::date
+            FROM generate_series(p_from_date, p_to_date, interval '1 day') AS d (metric_day)
+            RETURNING metric_date, finished_at, run_id
         )
-        SELECT
-            d.metric_day::date,
-            'succeeded',
-            p_trigger,
-            p_host,
-            v_started_at,
-            clock_timestamp(),
-            jsonb_build_object(
-                'daily_lead_funnel', (
-                    SELECT count(*) FROM metrics.daily_lead_funnel AS f
-                    WHERE f.metric_date = d.metric_day::date
-                ),
-                'rep_daily_activity', (
-                    SELECT count(*) FROM metrics.rep_daily_activity AS a
-                    WHERE a.metric_date = d.metric_day::date
-                ),
-                'rep_daily_pipeline', (
-                    SELECT count(*) FROM metrics.rep_daily_pipeline AS p
-                    WHERE p.metric_date = d.metric_day::date
-                ),
-                'lead_stage_snapshot', (
-                    SELECT count(*) FROM metrics.lead_stage_snapshot AS s
-                    WHERE s.metric_date = d.metric_day::date
-                )
-            ),
-            p_code_version
-        FROM generate_series(p_from_date, p_to_date, interval '1 day') AS d (metric_day);
+
+        INSERT INTO metrics.computed_days (metric_date, settings_fingerprint, computed_at, run_id)
+        SELECT l.metric_date, v_fingerprint, l.finished_at, l.run_id
+        FROM logged AS l
+        ON CONFLICT (metric_date) DO UPDATE
+        SET
+            settings_fingerprint = excluded.settings_fingerprint,
+            computed_at = excluded.computed_at,
+            run_id = excluded.run_id;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_sqlstate = RETURNED_SQLSTATE;
         INSERT INTO metrics.run_log (
@@ -117,5 +138,5 @@ BEGIN
     );
 END
 $$;
-COMMENT ON FUNCTION metrics.run_metrics_range(date, date, text, text, text) IS
+COMMENT ON FUNCTION metrics.run_metrics_range(date, date, text, text, text, jsonb) IS
 'Recomputes all fact tables for a day range in one transaction and logs each day to run_log.';

@@ -2,7 +2,7 @@
 -- check, for `revops check` and BI dashboards.
 --
 -- Grain: one row per check (always present, affected_count 0 when clean).
--- Inputs: crm_remote.* (the source mirror), metrics.freshness.
+-- Inputs: crm_remote.* (the source mirror), metrics.freshness, metrics.capture_state.
 -- Checks:
 -- * unknown_owner: rows (leads, opportunities, activities) whose owner Id is neither empty, a
 --   queue (00G...) nor in crm.reps; they report as rep_name 'Unknown';
@@ -12,6 +12,8 @@
 -- * lead_without_created_at / activity_without_day: rows no metric day can hold;
 -- * status_history_for_unknown_lead: status changes of leads that are not (or no longer) there;
 -- * quarantined_records: records ingest rejected in the last 7 days (crm.load_errors);
+-- * facts_behind_changes: captured CRM changes (crm.change_log) not consumed by a run yet,
+--   with the oldest metric day they touch: the facts are older than their inputs;
 -- * stale_metrics: the newest successful metric day is older than freshness_max_lag_days.
 -- Deleted rows are never checked (they never count). sample_ids holds up to 5 example Ids.
 -- Why a view owned by revops_owner: revops_bi may read it without reading crm_remote. It
@@ -119,6 +121,27 @@ quarantine AS (
     WHERE e.created_at >= now() - interval '7 days'
 ),
 
+-- captured CRM changes the facts have not consumed yet, and the oldest day they touch
+behind AS (
+    SELECT
+        count(*) AS affected_count,
+        array_remove(ARRAY[
+            min(least(
+                CASE
+                    WHEN c.affected_at = '-infinity' THEN '-infinity'::date
+                    ELSE (c.affected_at AT TIME ZONE (st.setting_value #>> '{}'))::date
+                END,
+                c.affected_date
+            ))::text
+        ], NULL) AS sample_ids
+    FROM crm_remote.change_log AS c
+    CROSS JOIN metrics.capture_state AS cs
+    CROSS JOIN metrics.settings AS st
+    WHERE
+        c.xact_id >= cs.consumed_xmin
+        AND st.setting_name = 'business_timezone'
+),
+
 staleness AS (
     SELECT
         CASE
@@ -171,6 +194,11 @@ SELECT
     'quarantined_records', 'warning', q.affected_count, q.sample_ids,
     'records rejected by ingest in the last 7 days (crm.load_errors)'
 FROM quarantine AS q
+UNION ALL
+SELECT
+    'facts_behind_changes', 'warning', b.affected_count, b.sample_ids,
+    'captured CRM changes not in the facts yet (the next run consumes them); sample: oldest day'
+FROM behind AS b
 UNION ALL
 SELECT
     'stale_metrics', 'error', st.affected_count, st.sample_ids,

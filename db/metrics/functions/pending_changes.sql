@@ -1,0 +1,75 @@
+-- metrics.pending_changes: what the source's change log holds that the facts have not
+-- consumed yet, read in the caller's transaction (its postgres_fdw snapshot): the transaction
+-- horizon a run may consume up to, whether an ingest is loading, how many captured changes lie
+-- between the watermark and the horizon, and the metric days they touch: every day from
+-- open_from on (cumulative measures; -infinity after a TRUNCATE, or when changes the watermark
+-- never reached were pruned), the point_days, and the rep_ids whose names changed.
+-- Grain: one row. Inputs: crm_remote.capture_horizon, crm_remote.change_log,
+-- metrics.capture_state; the business time zone turns captured instants into days.
+CREATE OR REPLACE FUNCTION metrics.pending_changes(
+    OUT horizon bigint,
+    OUT ingest_running boolean,
+    OUT consumed_xmin bigint,
+    OUT changes bigint,
+    OUT open_from date,
+    OUT point_days date [],
+    OUT rep_ids text [],
+    OUT first_day date,
+    OUT last_day date
+)
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tz text := metrics.business_timezone();
+    v_pruned bigint;
+BEGIN
+    SELECT h.xmin_horizon, h.ingest_running, h.pruned_through_xact
+    INTO horizon, ingest_running, v_pruned
+    FROM crm_remote.capture_horizon AS h;
+    SELECT s.consumed_xmin INTO consumed_xmin FROM metrics.capture_state AS s;
+    horizon := greatest(horizon, consumed_xmin);
+
+    WITH
+    pending AS MATERIALIZED (
+        SELECT c.affected_at, c.affected_date, c.through_today, c.rep_id
+        FROM crm_remote.change_log AS c
+        WHERE c.xact_id >= consumed_xmin AND c.xact_id < horizon
+    ),
+
+    days AS (
+        SELECT
+            least(
+                CASE
+                    WHEN p.affected_at = '-infinity' THEN '-infinity'::date
+                    ELSE (p.affected_at AT TIME ZONE v_tz)::date
+                END,
+                p.affected_date
+            ) AS metric_date,
+            p.through_today
+        FROM pending AS p
+        WHERE p.affected_at IS NOT NULL OR p.affected_date IS NOT NULL
+    )
+
+    SELECT
+        (SELECT count(*) FROM pending),
+        (SELECT min(d.metric_date) FROM days AS d WHERE d.through_today),
+        ARRAY(
+            SELECT DISTINCT d.metric_date FROM days AS d
+            WHERE NOT d.through_today ORDER BY 1
+        ),
+        ARRAY(SELECT DISTINCT p.rep_id FROM pending AS p WHERE p.rep_id IS NOT NULL ORDER BY 1),
+        (SELECT min(d.metric_date) FROM days AS d),
+        (SELECT max(d.metric_date) FROM days AS d)
+    INTO changes, open_from, point_days, rep_ids, first_day, last_day;
+
+    -- changes below the watermark's reach were pruned before being consumed: recompute all
+    IF v_pruned > 0 AND v_pruned >= consumed_xmin THEN
+        open_from := '-infinity';
+        first_day := '-infinity';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION metrics.pending_changes() IS
+'Unconsumed captured changes up to the transaction horizon, as the metric days they touch.';

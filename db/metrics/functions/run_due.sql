@@ -1,0 +1,218 @@
+-- metrics.run_due: the ordinary run. In one transaction: take the metrics lock (bounded wait),
+-- read the source's change log up to its transaction horizon, recompute every day that is due
+-- and advance the watermark. Due days: p_days when given (run_daily_metrics), else yesterday,
+-- the lookback days and any recent day never computed (metrics.days_due); plus every computed
+-- day a consumed change touches (metrics.pending_changes), and every computed day whose
+-- settings fingerprint is not the current one. Rep renames rewrite rep_name on all their days.
+-- Days are recomputed set-based, one call of the engine per run of adjacent days (runs less
+-- than four days apart are merged: a few extra days cost less than another pass).
+-- A failure keeps the watermark where it was (the next run consumes the same changes again),
+-- as does a skip: the lock held by another writer past lock_wait_seconds, or an ingest still
+-- loading (its files become visible one by one: a run waits for the whole invocation; with
+-- p_log_busy false the caller retries and nothing is logged).
+-- Grain: one run. Returns a jsonb summary with "status" (succeeded, failed, skipped).
+CREATE OR REPLACE FUNCTION metrics.run_due(
+    p_trigger text DEFAULT 'manual',
+    p_code_version text DEFAULT NULL,
+    p_host text DEFAULT NULL,
+    p_days date [] DEFAULT NULL,
+    p_lookback_days integer DEFAULT NULL,
+    p_horizon_days integer DEFAULT NULL,
+    p_log_busy boolean DEFAULT true
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    v_started_at timestamptz := clock_timestamp();
+    v_today date;
+    v_asked date [];
+    v_pending record;
+    v_fingerprint text;
+    v_due date [];
+    v_range record;
+    v_result jsonb;
+    v_results jsonb := '[]';
+    v_consumption jsonb;
+    v_status text := 'succeeded';
+    v_renamed bigint := 0;
+    v_reason text;
+    v_error text;
+    v_sqlstate text;
+BEGIN
+    IF p_trigger IS NULL OR p_trigger NOT IN ('systemd', 'github', 'manual', 'backfill') THEN
+        RAISE EXCEPTION 'trigger must be systemd, github, manual or backfill (got %)',
+            coalesce(p_trigger, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_days IS NOT NULL THEN
+        IF array_position(p_days, NULL) IS NOT NULL OR cardinality(p_days) = 0 THEN
+            RAISE EXCEPTION 'metric dates must not be NULL or empty'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        PERFORM metrics.check_date_range(min(d), max(d)) FROM unnest(p_days) AS d;
+        v_asked := p_days;
+    ELSE
+        v_asked := ARRAY(SELECT metrics.days_due(p_lookback_days, p_horizon_days));
+    END IF;
+
+    IF NOT metrics.lock_metrics() THEN
+        v_reason := format(
+            'another run or backfill held the metrics lock for %s s; nothing was computed',
+            metrics.setting('lock_wait_seconds') #>> '{}'
+        );
+    ELSE
+        v_pending := metrics.pending_changes();
+        IF v_pending.ingest_running THEN
+            v_reason := 'an ingest is loading files; its changes are consumed once it finishes';
+        END IF;
+    END IF;
+    IF v_reason IS NOT NULL THEN
+        IF p_log_busy THEN
+            INSERT INTO metrics.run_log (
+                metric_date, status, trigger, host, started_at, finished_at, error_text,
+                code_version
+            )
+            SELECT d, 'skipped', p_trigger, p_host, v_started_at, clock_timestamp(), v_reason,
+                p_code_version
+            FROM unnest(v_asked) AS d;
+        END IF;
+        RETURN jsonb_build_object('status', 'skipped', 'error', v_reason, 'days', 0);
+    END IF;
+
+    BEGIN
+    v_today := metrics.business_today();
+    v_fingerprint := metrics.settings_fingerprint();
+    v_due := ARRAY(
+        SELECT DISTINCT x.metric_date
+        FROM (
+            SELECT a.metric_date FROM unnest(v_asked) AS a (metric_date)
+            UNION ALL
+            SELECT c.metric_date
+            FROM metrics.computed_days AS c
+            WHERE
+                c.metric_date >= v_pending.open_from
+                OR c.metric_date = ANY(v_pending.point_days)
+                OR c.settings_fingerprint IS DISTINCT FROM v_fingerprint
+        ) AS x
+        WHERE x.metric_date <= v_today
+        ORDER BY 1
+    );
+
+    -- a renamed (or late-loaded, or removed) User names its rows on every day
+    IF cardinality(v_pending.rep_ids) > 0 THEN
+        WITH names AS MATERIALIZED (
+            SELECT r.rep_id, r.name FROM crm_remote.reps AS r WHERE r.rep_id = ANY(v_pending.rep_ids)
+        ),
+
+        renamed_activity AS (
+            UPDATE metrics.rep_daily_activity AS f
+            SET rep_name = metrics.rep_label(f.rep_id, n.name)
+            FROM (SELECT u.rep_id FROM unnest(v_pending.rep_ids) AS u (rep_id)) AS k
+            LEFT JOIN names AS n ON k.rep_id = n.rep_id
+            WHERE
+                f.rep_id = k.rep_id
+                AND f.rep_name IS DISTINCT FROM metrics.rep_label(f.rep_id, n.name)
+            RETURNING 1
+        ),
+
+        renamed_pipeline AS (
+            UPDATE metrics.rep_daily_pipeline AS f
+            SET rep_name = metrics.rep_label(f.rep_id, n.name)
+            FROM (SELECT u.rep_id FROM unnest(v_pending.rep_ids) AS u (rep_id)) AS k
+            LEFT JOIN names AS n ON k.rep_id = n.rep_id
+            WHERE
+                f.rep_id = k.rep_id
+                AND f.rep_name IS DISTINCT FROM metrics.rep_label(f.rep_id, n.name)
+            RETURNING 1
+        )
+
+        SELECT (SELECT count(*) FROM renamed_activity) + (SELECT count(*) FROM renamed_pipeline)
+        INTO v_renamed;
+    END IF;
+
+    v_consumption := jsonb_build_object(
+        'changes_consumed', v_pending.changes,
+        'changed_from', CASE WHEN v_pending.first_day > '-infinity' THEN v_pending.first_day END,
+        'changed_to', v_pending.last_day
+    );
+    FOR v_range IN
+        WITH
+        islands AS (
+            SELECT
+                d.metric_date,
+                CASE
+                    WHEN d.metric_date - lag(d.metric_date) OVER (ORDER BY d.metric_date) <= 4
+                        THEN 0
+                    ELSE 1
+                END AS starts_range
+            FROM unnest(v_due) AS d (metric_date)
+        ),
+
+        numbered AS (
+            SELECT
+                i.metric_date,
+                sum(i.starts_range) OVER (ORDER BY i.metric_date) AS range_number
+            FROM islands AS i
+        )
+
+        SELECT min(n.metric_date) AS from_date, max(n.metric_date) AS to_date
+        FROM numbered AS n
+        GROUP BY n.range_number
+        ORDER BY 1
+    LOOP
+        v_result := metrics.run_metrics_range(
+            v_range.from_date, v_range.to_date, p_trigger, p_code_version, p_host, v_consumption
+        );
+        v_results := v_results || jsonb_build_array(v_result);
+        IF v_result ->> 'status' <> 'succeeded' THEN
+            v_status := v_result ->> 'status';
+            EXIT;
+        END IF;
+    END LOOP;
+
+    IF v_status = 'succeeded' THEN
+        UPDATE metrics.capture_state
+        SET
+            consumed_xmin = greatest(consumed_xmin, v_pending.horizon),
+            consumed_at = clock_timestamp();
+    END IF;
+    EXCEPTION WHEN OTHERS THEN
+        -- before or between the engine's calls (settings, the change log): nothing of this run
+        -- is kept but the failure, logged for the asked days; the watermark stays
+        GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_sqlstate = RETURNED_SQLSTATE;
+        INSERT INTO metrics.run_log (
+            metric_date, status, trigger, host, started_at, finished_at, error_text, code_version
+        )
+        SELECT d, 'failed', p_trigger, p_host, v_started_at, clock_timestamp(),
+            v_sqlstate || ': ' || v_error, p_code_version
+        FROM unnest(v_asked) AS d;
+        RAISE WARNING 'run failed: % (%)', v_error, v_sqlstate;
+        RETURN jsonb_build_object(
+            'status', 'failed', 'days', 0, 'changes_consumed', 0,
+            'error', v_sqlstate || ': ' || v_error
+        );
+    END;
+
+    RETURN jsonb_build_object(
+        'status', v_status,
+        'days', cardinality(v_due),
+        'ranges', v_results,
+        'changes_consumed', CASE WHEN v_status = 'succeeded' THEN v_pending.changes ELSE 0 END,
+        'changed_from', v_consumption -> 'changed_from',
+        'changed_to', v_consumption -> 'changed_to',
+        'rep_names_updated', v_renamed,
+        'error', (
+            SELECT r ->> 'error' FROM jsonb_array_elements(v_results) AS r
+            WHERE r ->> 'status' <> 'succeeded' LIMIT 1
+        ),
+        'seconds', round(extract(EPOCH FROM clock_timestamp() - v_started_at)::numeric, 3)
+    );
+END
+$$;
+COMMENT ON FUNCTION metrics.run_due(text, text, text, date [], integer, integer, boolean) IS
+'The ordinary run: due days plus every day touched by captured changes, then the watermark.';
