@@ -542,7 +542,9 @@ def bootstrap(
             say(f"source database {source_db}")
             with connect(admin, source_db, application="revops-bootstrap") as src:
                 apply_migrations(src, db_dir() / "source" / "migrations", report, "source")
-                apply_repeatables(src, [db_dir() / "source" / "functions", db_dir() / "source" / "views"])
+                apply_repeatables(
+                    src, [db_dir() / "source" / "functions", db_dir() / "source" / "views"]
+                )
                 wanted = source_columns(src)
                 views = source_views(src)
             say(f"metrics database {metrics_db}")
