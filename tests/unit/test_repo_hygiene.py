@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = "sha" + "red"
-# `../shared`, `..\shared`, `"..", "shared"`, `".." / "shared"`, `/work/shared`
+# `..` then `/`, `\\` or `,` (quotes and spaces allowed between), then the folder's name; or
+# the absolute /work path of it. test_the_needle_finds_what_it_should lists the spellings.
 NEEDLES = re.compile(
     r"\.\.\s*[\"']?\s*[/\\,]\s*[\"']?" + SHARED + r"\b" + "|" + r"/work/" + SHARED + r"\b"
 )
