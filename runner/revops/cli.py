@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from revops import __version__, config
+from revops import __version__, config, local_secrets
 
 if TYPE_CHECKING:
     from revops.embedded import LocalCluster
@@ -69,7 +69,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         from revops.bootstrap import bootstrap
 
         bootstrap(progress=lambda _m: None)
-        config.write_pgpass(config.revops_home(), port)
+        local_secrets.write_pgpass(config.revops_home(), port)
     return EXIT_OK
 
 
@@ -101,7 +101,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     if not report.applied_migrations and not report.changed:
         print("bootstrap: already up to date, nothing changed")
     if not config.uses_external_server():
-        config.write_pgpass(config.revops_home(), _cluster().port)
+        local_secrets.write_pgpass(config.revops_home(), _cluster().port)
     return EXIT_OK
 
 
@@ -125,7 +125,7 @@ def cmd_psql(args: argparse.Namespace, extra: Sequence[str]) -> int:
         _progress("the embedded server is not running: `revops up` first")
         return EXIT_CONNECT
     home = config.revops_home()
-    pgpass = config.write_pgpass(home, cluster.port)
+    pgpass = local_secrets.write_pgpass(home, cluster.port)
     psql = cluster.bin_dir / "psql"
     binary = str(psql) if psql.exists() else shutil.which("psql")
     if binary is None:

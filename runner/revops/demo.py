@@ -15,7 +15,7 @@ from typing import Any
 
 from psycopg import sql
 
-from revops import config, runs
+from revops import config, local_secrets, runs
 from revops.bootstrap import bootstrap
 from revops.db import connect, fetch_one
 
@@ -75,7 +75,7 @@ def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = 
     bootstrap(progress=progress)
     home = config.revops_home()
     if port is not None:
-        config.write_pgpass(home, port)
+        local_secrets.write_pgpass(home, port)
 
     # Through the front door: JSON export files, then the real ingest (as `revops ingest`).
     out = home / "demo-export"  # a rerun replaces the files the last export wrote there

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pgtest import reset_crm, reset_metrics, role_connection, seed_recent_leads
-from revops import config
+from revops import config, local_secrets
 
 pytestmark = pytest.mark.db
 
@@ -119,7 +119,7 @@ def test_bad_arguments_exit_2_with_a_clear_message(
 
 
 def test_no_password_in_any_output(cli_env: dict[str, str]) -> None:
-    secrets = config.load_local_secrets(config.revops_home(cli_env))
+    secrets = local_secrets.load_local_secrets(config.revops_home(cli_env))
     outputs = [
         revops(cli_env, "status", "--json"),
         revops(cli_env, "run", "--date", "2025-06-03", "-v"),
