@@ -103,7 +103,7 @@ def test_status_stale_then_fresh_after_daily_run(cli_env: dict[str, str]) -> Non
     [
         (("backfill", "--from", "2025-06-10", "--to", "2025-06-01"), "is after"),
         (("backfill", "--from", "2025-06-10"), "--from needs --to"),
-        (("backfill", "--days", "0"), "must be at least 1"),
+        (("backfill", "--days", "0"), "must be between 1 and 36500"),
         (("run", "--date", "2999-01-01"), "after today"),
         (("run", "--date", "yesterday"), "not a date"),
     ],
