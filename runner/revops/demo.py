@@ -60,9 +60,9 @@ def _table(title: str, header: list[str], rows: list[tuple[Any, ...]]) -> str:
 
 
 def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = print) -> int:
-    from revops.export import export, load_export
-    from revops.generate import truncate_crm
     from revops.ingest.cli import render, summarise
+    from revops.synthetic.export import export, load_export
+    from revops.synthetic.load import truncate_crm
 
     started = time.monotonic()
     port: int | None = None

@@ -17,7 +17,7 @@ import pytest
 from pgtest import admin_connection, reset_crm, reset_metrics, role_connection
 from revops import config
 from revops.bench import remote_sql_evidence
-from revops.generate import load_synthetic
+from revops.synthetic.load import load_synthetic
 
 pytestmark = pytest.mark.db
 

@@ -46,7 +46,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.format is not None:
         return _write_files(args)
     from revops.db import connect
-    from revops.generate import load_synthetic
+    from revops.synthetic.load import load_synthetic
 
     target = config.role_target("revops_etl")
     with connect(target, config.source_db_name(), application="revops-generate") as conn:
@@ -60,7 +60,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _write_files(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from revops.export import ExportError, export
+    from revops.synthetic.envelopes import ExportError
+    from revops.synthetic.export import export
 
     try:
         result = export(
