@@ -28,6 +28,12 @@ from infra.settings import Settings
 
 DATA_DEVICE_NAME = "/dev/sdf"
 
+# The cloud-init that runs the user data on the host image chosen below (AL2023 ships the RPM
+# `cloud-init-22.2.2-*.amzn2023`; check with `rpm -q cloud-init` on the host). The tests
+# validate the user data with a vendored copy of cloud-init's JSON schema and fail when that
+# copy is older than this version: update both together when the image (or `ami_id`) moves on.
+HOST_CLOUD_INIT_VERSION = "22.2.2"
+
 
 def latest_al2023_ami(architecture: str) -> str:
     """The newest Amazon Linux 2023 AMI (standard kernel) for the architecture."""

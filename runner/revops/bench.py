@@ -158,7 +158,7 @@ def run_benchmark(
 ) -> dict[str, Any]:
     report: dict[str, Any] = {"scale": scale, "seed": seed, "days": days, "repeats": repeats}
     if generate:
-        from revops.generate import load_synthetic
+        from revops.synthetic.load import load_synthetic
 
         with connect(config.role_target("revops_etl", env), config.source_db_name(env)) as etl:
             started = time.perf_counter()

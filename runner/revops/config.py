@@ -10,18 +10,19 @@ Resolution, in order:
 
 Role passwords for bootstrap come from ``REVOPS_<ROLE>_SECRET_ID`` (Secrets Manager),
 ``REVOPS_<ROLE>_PASSWORD``, or are generated once and kept in ``<REVOPS_HOME>/secrets.json``
-(mode 0600). They are never logged and never passed on a command line.
+(mode 0600, :mod:`revops.local_secrets`). They are never logged and never passed on a command
+line.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from revops.local_secrets import load_local_secrets, new_password, save_local_secrets
 
 ROLES = ("revops_etl", "revops_fdw_reader", "revops_runner", "revops_bi")
 LIBPQ_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGSERVICE", "PGDATABASE")
@@ -66,33 +67,6 @@ class Target:
 def uses_external_server(env: Mapping[str, str] | None = None) -> bool:
     env = os.environ if env is None else env
     return bool(env.get("REVOPS_DSN")) or any(env.get(v) for v in LIBPQ_VARS if v != "PGDATABASE")
-
-
-def _secrets_file(home: Path) -> Path:
-    return home / "secrets.json"
-
-
-def load_local_secrets(home: Path) -> dict[str, str]:
-    path = _secrets_file(home)
-    if not path.exists():
-        return {}
-    data: dict[str, str] = json.loads(path.read_text())
-    return data
-
-
-def save_local_secrets(home: Path, values: Mapping[str, str]) -> None:
-    """Write secrets.json atomically with mode 0600 (created with that mode, never wider)."""
-    home.mkdir(parents=True, exist_ok=True)
-    path = _secrets_file(home)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(dict(values), fh, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-
-
-def new_password() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def _env_key(role: str) -> str:
@@ -170,19 +144,3 @@ def _embedded_target(home: Path, user: str) -> Target:
     if user == "postgres":
         params["password"] = cluster.admin_password()
     return Target("embedded", params=params)
-
-
-def write_pgpass(home: Path, port: int) -> Path:
-    """Write <home>/pgpass (mode 0600) for the embedded server, so psql needs no password typed
-    or passed on its command line: ``PGPASSFILE=<home>/pgpass psql -h 127.0.0.1 -p PORT ...``."""
-    stored = load_local_secrets(home)
-
-    def esc(value: str) -> str:
-        return value.replace("\\", "\\\\").replace(":", "\\:")
-
-    lines = [f"127.0.0.1:{port}:*:{esc(user)}:{esc(pw)}" for user, pw in sorted(stored.items())]
-    path = home / "pgpass"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-    return path

@@ -15,7 +15,7 @@ from typing import Any
 
 from psycopg import sql
 
-from revops import config, runs
+from revops import config, local_secrets, runs
 from revops.bootstrap import bootstrap
 from revops.db import connect, fetch_one
 
@@ -60,9 +60,9 @@ def _table(title: str, header: list[str], rows: list[tuple[Any, ...]]) -> str:
 
 
 def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = print) -> int:
-    from revops.export import export, load_export
-    from revops.generate import truncate_crm
     from revops.ingest.cli import render, summarise
+    from revops.synthetic.export import export, load_export
+    from revops.synthetic.load import truncate_crm
 
     started = time.monotonic()
     port: int | None = None
@@ -75,7 +75,7 @@ def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = 
     bootstrap(progress=progress)
     home = config.revops_home()
     if port is not None:
-        config.write_pgpass(home, port)
+        local_secrets.write_pgpass(home, port)
 
     # Through the front door: JSON export files, then the real ingest (as `revops ingest`).
     out = home / "demo-export"  # a rerun replaces the files the last export wrote there

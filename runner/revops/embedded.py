@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from revops.config import load_local_secrets, new_password, save_local_secrets
+from revops.local_secrets import load_local_secrets, new_password, save_local_secrets
 
 log = logging.getLogger(__name__)
 

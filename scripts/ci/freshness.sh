@@ -14,8 +14,9 @@ CI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 map_pg_secrets || exit 2
 args=(status --json)
 if [[ -n ${MAX_LAG_DAYS:-} ]]; then
-    if [[ ! $MAX_LAG_DAYS =~ ^[0-9]{1,4}$ ]]; then
-        ci_error "METRICS_MAX_LAG_DAYS must be a whole number of days, got $(quoted "$MAX_LAG_DAYS")"
+    # The same range `revops status --max-lag-days` accepts (0..3650).
+    if [[ ! $MAX_LAG_DAYS =~ ^[0-9]{1,4}$ ]] || ((10#$MAX_LAG_DAYS > 3650)); then
+        ci_error "METRICS_MAX_LAG_DAYS must be a whole number of days from 0 to 3650, got $(quoted "$MAX_LAG_DAYS")"
         exit 2
     fi
     args+=(--max-lag-days "$((10#$MAX_LAG_DAYS))")

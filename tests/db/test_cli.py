@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pgtest import owner_connection, reset_crm, reset_metrics, role_connection, seed_recent_leads
-from revops import config
+from revops import config, local_secrets
 
 pytestmark = pytest.mark.db
 
@@ -103,7 +103,7 @@ def test_status_stale_then_fresh_after_daily_run(cli_env: dict[str, str]) -> Non
     [
         (("backfill", "--from", "2025-06-10", "--to", "2025-06-01"), "is after"),
         (("backfill", "--from", "2025-06-10"), "--from needs --to"),
-        (("backfill", "--days", "0"), "must be at least 1"),
+        (("backfill", "--days", "0"), "must be between 1 and 36500"),
         (("run", "--date", "2999-01-01"), "after today"),
         (("run", "--date", "yesterday"), "not a date"),
     ],
@@ -119,7 +119,7 @@ def test_bad_arguments_exit_2_with_a_clear_message(
 
 
 def test_no_password_in_any_output(cli_env: dict[str, str]) -> None:
-    secrets = config.load_local_secrets(config.revops_home(cli_env))
+    secrets = local_secrets.load_local_secrets(config.revops_home(cli_env))
     outputs = [
         revops(cli_env, "status", "--json"),
         revops(cli_env, "run", "--date", "2025-06-03", "-v"),

@@ -22,8 +22,9 @@ from psycopg import sql
 
 from pgtest import role_connection
 from revops import config
-from revops.export import FORMATS, export, load_export
-from revops.generate import COLUMNS, TABLES, load_synthetic, truncate_crm
+from revops.synthetic.export import FORMATS, export, load_export
+from revops.synthetic.load import load_synthetic, truncate_crm
+from revops.synthetic.schema import COLUMNS, TABLES
 
 pytestmark = pytest.mark.db
 

@@ -21,7 +21,8 @@ from psycopg import sql
 
 from pgtest import role_connection
 from revops import config
-from revops.generate import COLUMNS, TABLES, load_synthetic, truncate_crm
+from revops.synthetic.load import load_synthetic, truncate_crm
+from revops.synthetic.schema import COLUMNS, TABLES
 
 pytestmark = pytest.mark.db
 

@@ -23,8 +23,7 @@ from revops.ingest.sources import expand
 
 pytestmark = pytest.mark.db
 
-REPO = Path(__file__).resolve().parents[1] / ".."
-FIXTURES = REPO / ".." / "shared" / "fixtures" / "salesforce"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "salesforce"  # see its README
 DATA_TABLES = (
     "reps",
     "accounts",

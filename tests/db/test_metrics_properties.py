@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from pgtest import owner_connection, reset_crm, reset_metrics, role_connection, set_timezone
 from revops import config
-from revops.generate import load_synthetic
+from revops.synthetic.load import load_synthetic
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

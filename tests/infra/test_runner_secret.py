@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from revops import config
+from toolpaths import dev_tool
 
 pytestmark = pytest.mark.db
 
@@ -85,8 +84,8 @@ def _unit_env(pg_env: dict[str, str], endpoint: str, arn: str, tmp_path: Path) -
 
 
 def _revops() -> list[str]:
-    found = shutil.which("revops")
-    return [found] if found else [sys.executable, "-m", "revops.cli"]
+    """The console script of this interpreter's environment (never another one on PATH)."""
+    return [dev_tool("revops")]
 
 
 def _runner_secret_value(pg_env: dict[str, str], password: str) -> dict[str, Any]:

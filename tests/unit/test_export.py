@@ -15,21 +15,19 @@ from typing import Any
 
 import pytest
 
-from revops.export import (
-    FORMATS,
-    MANIFEST,
-    NEEDS_OBJECT,
-    OBJECT_TYPES,
-    ExportError,
-    ExportResult,
-    bulk_value,
-    export,
-    ingest_groups,
-    json_value,
-)
 from revops.ingest import detect
 from revops.ingest.pipeline import Loaded, Options, process
 from revops.ingest.reader import Reader
+from revops.synthetic.envelopes import ExportError
+from revops.synthetic.export import (
+    FORMATS,
+    MANIFEST,
+    NEEDS_OBJECT,
+    ExportResult,
+    export,
+    ingest_groups,
+)
+from revops.synthetic.records import OBJECT_TYPES, bulk_value, json_value
 
 SCALE, SEED, END = 0.001, 5, dt.date(2025, 3, 31)
 SF_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000")

@@ -17,14 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from revops.generate import (
-    COLUMNS,
-    TABLES,
-    SyntheticCrm,
-    case_safe_id,
-    sf_id,
-    target_counts,
-)
+from revops.synthetic.ids import case_safe_id, sf_id
+from revops.synthetic.plans import target_counts
+from revops.synthetic.rows import SyntheticCrm
+from revops.synthetic.schema import COLUMNS, TABLES
 
 END = dt.date(2025, 6, 30)  # the two years hold DST changes in 2023-11, 2024-03/11, 2025-03
 NY = ZoneInfo("America/New_York")

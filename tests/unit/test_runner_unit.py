@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from revops import config, runs
+from revops import config, local_secrets, runs
 from revops.bootstrap import scram_verifier, verifier_matches
 from revops.cli import build_parser, main
 
@@ -86,8 +86,8 @@ def test_generated_role_password_is_stable_and_private(tmp_path: Path) -> None:
 
 
 def test_pgpass_escapes_and_is_private(tmp_path: Path) -> None:
-    config.save_local_secrets(tmp_path, {"revops_bi": "a:b\\c"})
-    path = config.write_pgpass(tmp_path, 5433)
+    local_secrets.save_local_secrets(tmp_path, {"revops_bi": "a:b\\c"})
+    path = local_secrets.write_pgpass(tmp_path, 5433)
     assert path.read_text() == "127.0.0.1:5433:*:revops_bi:a\\:b\\\\c\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 

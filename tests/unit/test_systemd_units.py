@@ -1,17 +1,19 @@
 """The host's systemd units: they verify, keep the house hardening, and hold no credential.
 
-Needs `systemd-analyze` (Debian package `systemd`). The tests fail, not skip, without it: CI
-must install it.
+Needs `systemd-analyze` (Debian package `systemd`, no PyPI equivalent): the tests that run it
+skip with a printed reason where it is absent (a Mac, a minimal container) and fail under CI,
+which installs it (tests/toolpaths.py).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from toolpaths import system_tool
 
 UNIT_DIR = Path(__file__).resolve().parents[2] / "runner" / "systemd"
 SERVICES = ("revops-metrics.service", "revops-backfill@.service")
@@ -36,9 +38,7 @@ REQUIRED = {
 
 
 def _systemd_analyze() -> str:
-    tool = shutil.which("systemd-analyze")
-    assert tool, "systemd-analyze not found: install the Debian package 'systemd'"
-    return tool
+    return system_tool("systemd-analyze", "systemd")
 
 
 def _directives(text: str) -> dict[str, list[str]]:

