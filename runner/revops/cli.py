@@ -1,7 +1,8 @@
 """The ``revops`` command line: assembles the subcommands of :mod:`revops.commands` (and
 ``ingest`` from :mod:`revops.ingest.cli`), parses, runs one, and turns known exceptions into
 exit codes (:mod:`revops.exitcodes`: 0 ok; 1 a metric run or ingest step failed; 2 bad usage
-or configuration; 3 data is stale; 4 cannot connect to PostgreSQL).
+or configuration; 3 data is stale; 4 cannot connect to PostgreSQL; 5 skipped, another run held
+the metrics lock; 6 the server's disk is full).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
             "PostgreSQL in ./.revops (start it with `revops up`); set PGHOST/PGPORT/PGUSER/"
             "PGPASSWORD or REVOPS_DSN to use another server."
         ),
-        epilog="Exit codes: 0 ok, 1 a run failed, 2 bad usage/config, 3 stale data, 4 no connection.",
+        epilog="Exit codes: 0 ok, 1 a run failed, 2 bad usage/config, 3 stale data,"
+        " 4 no connection, 5 skipped (another run held the metrics lock), 6 disk full.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")

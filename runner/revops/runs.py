@@ -51,39 +51,13 @@ def _as_dict(value: object) -> dict[str, Any]:
     return parsed
 
 
-def days_due(conn: Conn, lookback: int | None, horizon: int | None) -> list[dt.date]:
-    rows = conn.execute("SELECT metrics.days_due(%s, %s)", (lookback, horizon)).fetchall()
-    return [r[0] for r in rows if isinstance(r[0], dt.date)]
-
-
-def run_days(
-    conn: Conn,
-    days: list[dt.date],
-    trigger: str,
-    progress: Callable[[str], None] = lambda _m: None,
-) -> RunOutcome:
-    """Run each day alone (own transaction: autocommit), as the scheduled job does."""
-    outcome = RunOutcome()
-    host = socket.gethostname()
-    for index, day in enumerate(days, start=1):
-        row = fetch_one(
-            conn,
-            "SELECT metrics.run_daily_metrics(%s, %s, %s, %s)",
-            (day, trigger, code_version(), host),
-        )
-        result = _as_dict(row[0])
-        outcome.results.append(result)
-        progress(f"[{index}/{len(days)}] {day}: {result.get('status')} {_rows_text(result)}")
-    return outcome
-
-
 def run_due(
     conn: Conn,
     trigger: str,
     *,
     lookback: int | None = None,
     horizon: int | None = None,
-    day: dt.date | None = None,
+    days: list[dt.date] | None = None,
     wait_seconds: float = 300.0,
     poll_seconds: float = 5.0,
     progress: Callable[[str], None] = lambda _m: None,
@@ -99,7 +73,7 @@ def run_due(
         row = fetch_one(
             conn,
             "SELECT metrics.run_due(%s, %s, %s, %s, %s, %s, %s)",
-            (trigger, code_version(), host, [day] if day else None, lookback, horizon, last),
+            (trigger, code_version(), host, days or None, lookback, horizon, last),
         )
         result = _as_dict(row[0])
         waiting = result.get("status") == "skipped" and "ingest" in str(result.get("error"))
@@ -263,6 +237,7 @@ def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict
             (limit,),
         )
     ]
+    waiting = pending(conn)
     run_log_row = next((f for f in freshness if f["table_name"] == "run_log"), None)
     lag = run_log_row["lag_days"] if run_log_row else None
     fresh = isinstance(lag, int) and lag <= threshold
@@ -275,6 +250,7 @@ def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict
         "fresh": fresh,
         "tables": freshness,
         "recent_runs": runs,
+        "pending": waiting,
     }
 
 

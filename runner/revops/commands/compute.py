@@ -8,15 +8,19 @@ import json
 
 from revops.commands import args as types
 from revops.commands.common import Subparsers, progress, triggers
-from revops.exitcodes import EXIT_FAILED, EXIT_OK
+from revops.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_SKIPPED
 
 
 def register(sub: Subparsers) -> None:
     run = sub.add_parser(
         "run",
-        help="compute yesterday plus a lookback, and any recent day never computed",
-        description="The scheduled daily job. Each day runs in its own transaction and is"
-        " logged to metrics.run_log.",
+        help="compute yesterday, a lookback, recent gaps and every day CRM changes touched",
+        description="The scheduled daily job (metrics.run_due), in one transaction: yesterday,"
+        " the lookback days, any recent day never computed, every computed day that captured CRM"
+        " changes of any age touched and every day computed under other settings; then the"
+        " change watermark moves on. Each day is logged to metrics.run_log. Exit 0 ok, 1 a day"
+        " failed (nothing consumed), 5 skipped (another run held the metrics lock, or an ingest"
+        " kept loading past --wait).",
     )
     run.add_argument(
         "--date", type=types.date, action="append", help="compute this day only (repeatable)"
@@ -34,6 +38,12 @@ def register(sub: Subparsers) -> None:
         " (setting missing_day_horizon_days, default 30)",
     )
     run.add_argument("--trigger", choices=triggers(), default="manual", help="recorded in run_log")
+    run.add_argument(
+        "--wait",
+        type=types.bounded_int(0, 86_400),
+        default=300,
+        help="seconds to wait for an ingest that is still loading (default 300)",
+    )
     run.add_argument("--json", action="store_true", help="machine-readable result on stdout")
     run.set_defaults(func=cmd_run)
 
@@ -52,7 +62,9 @@ def register(sub: Subparsers) -> None:
         "--chunk-days", type=types.days, default=31, help="days per transaction (default 31)"
     )
     back.add_argument(
-        "--resume", action="store_true", help="skip days that already have a successful run"
+        "--resume",
+        action="store_true",
+        help="skip days already computed under the current settings",
     )
     back.add_argument(
         "--trigger", choices=triggers(), default="backfill", help="recorded in run_log"
@@ -72,14 +84,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     from revops import runs
 
     with runs.runner_connection() as conn:
-        days = list(args.date) if args.date else runs.days_due(conn, args.lookback, args.horizon)
-        progress(f"running {len(days)} day(s) with trigger {args.trigger}")
-        outcome = runs.run_days(conn, days, args.trigger, progress=progress)
+        progress(f"run with trigger {args.trigger}")
+        outcome = runs.run_due(
+            conn,
+            args.trigger,
+            lookback=args.lookback,
+            horizon=args.horizon,
+            days=list(args.date) if args.date else None,
+            wait_seconds=args.wait,
+            progress=progress,
+        )
+    result = outcome.results[0]
     if args.json:
-        print(json.dumps(outcome.results, indent=2, default=str))
+        print(json.dumps(result, indent=2, default=str))
     else:
-        ok = len(outcome.results) - len(outcome.failed)
-        print(f"{ok} day(s) succeeded, {len(outcome.failed)} failed")
+        print(
+            f"{result.get('status')}: {result.get('days', 0)} day(s) computed,"
+            f" {result.get('changes_consumed', 0)} captured change(s) consumed"
+        )
+    if outcome.skipped:
+        return EXIT_SKIPPED
     return EXIT_OK if outcome.ok else EXIT_FAILED
 
 
@@ -105,4 +129,6 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print(
             f"backfill {first}..{last}: {days} day(s) computed, {len(outcome.failed)} chunk(s) failed"
         )
+    if outcome.skipped:
+        return EXIT_SKIPPED
     return EXIT_OK if outcome.ok else EXIT_FAILED

@@ -1,5 +1,6 @@
-"""``revops status`` (alias ``freshness``) and ``revops check``: read-only reports on the metrics
-(``metrics.freshness``, ``metrics.run_log``, ``metrics.data_quality``)."""
+"""``revops status`` (alias ``freshness``), ``revops check`` and ``revops verify``: reports on the
+metrics (``metrics.freshness``, ``metrics.run_log``, ``metrics.data_quality``, pending captured
+changes, and a recomputation compared with the stored facts); none of them changes anything."""
 
 from __future__ import annotations
 
@@ -39,6 +40,57 @@ def register(sub: Subparsers) -> None:
     check.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     check.set_defaults(func=cmd_check)
 
+    verify = sub.add_parser(
+        "verify",
+        help="recompute a range and compare it with the stored facts (changes nothing)",
+        description="Recomputes the days (metrics.verify_range, the backfill engine, rolled back)"
+        " and compares every row of the four fact tables with what is stored. Prints `verify: 0"
+        " differing rows in N days`, or the differing rows (table, day, key, stored vs"
+        " recomputed) and exits 1. Give --days N (the N days ending yesterday, default 30) or"
+        " --from/--to.",
+    )
+    span = verify.add_mutually_exclusive_group()
+    span.add_argument(
+        "--days", type=types.days, help=f"the N days ending yesterday (1..{types.MAX_DAYS})"
+    )
+    span.add_argument("--from", dest="from_date", type=types.date, help="first day (needs --to)")
+    verify.add_argument("--to", dest="to_date", type=types.date, help="last day, inclusive")
+    verify.add_argument(
+        "--limit", type=types.bounded_int(0, 10_000), default=50, help="differing rows to show"
+    )
+    verify.add_argument("--json", action="store_true", help="machine-readable result on stdout")
+    verify.set_defaults(func=cmd_verify, check_args=check_verify_args)
+
+
+def check_verify_args(args: argparse.Namespace) -> str | None:
+    if bool(args.from_date) != bool(args.to_date):
+        return "give both --from and --to"
+    return None
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from revops import runs
+
+    days = args.days if args.days or args.from_date else 30
+    with runs.runner_connection() as conn:
+        first, last = runs.backfill_range(conn, days, args.from_date, args.to_date)
+        result = runs.verify(conn, first, last, args.limit)
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        differing = int(result["differing"])
+        print(f"verify: {differing} differing rows in {result['days']} days ({first}..{last})")
+        for table, count in sorted(result["by_table"].items()):
+            print(f"  {table}: {count}")
+        for row in result["rows"]:
+            print(
+                f"  {row['table_name']} {row['metric_date']} {row['row_key']}:"
+                f" stored {json.dumps(row['stored'])} recomputed {json.dumps(row['recomputed'])}"
+            )
+        if differing > len(result["rows"]):
+            print(f"  ... {differing - len(result['rows'])} more (raise --limit)")
+    return EXIT_OK if int(result["differing"]) == 0 else EXIT_FAILED
+
 
 def cmd_status(args: argparse.Namespace) -> int:
     from revops import runs
@@ -58,6 +110,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         for row in report["tables"]:
             lag = "-" if row["lag_days"] is None else row["lag_days"]
             print(f"{row['table_name']:<21} {row['last_metric_date'] or '-':<12} {lag}")
+        pending = report.get("pending") or {}
+        print(
+            f"\ncaptured CRM changes waiting for a run: {pending.get('pending_changes', '-')}"
+            + (f" (oldest day {pending['oldest_day']})" if pending.get("oldest_day") else "")
+            + ("; an ingest is loading" if pending.get("ingest_running") else "")
+            + (
+                f"; {pending['days_under_other_settings']} day(s) computed under other settings"
+                if pending.get("days_under_other_settings")
+                else ""
+            )
+        )
         print("\nrecent runs:")
         for run in report["recent_runs"]:
             print(
