@@ -165,6 +165,9 @@ def main(argv: Sequence[str]) -> int:
             results = load_json(path) or []
         except ValueError:
             results = []
+        if isinstance(results, dict):
+            # `revops run --json`: one run (metrics.run_due) whose engine calls are its ranges
+            results = results.get("ranges") or ([results] if results.get("status") else [])
         if not isinstance(results, list):
             results = []
         append_summary(run_markdown(title, code, results))

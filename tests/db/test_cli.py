@@ -58,7 +58,10 @@ def test_run_one_day_json(cli_env: dict[str, str]) -> None:
     proc = revops(cli_env, "run", "--date", "2025-06-02", "--trigger", "github", "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    assert [r["status"] for r in result] == ["succeeded"]
+    assert result["status"] == "succeeded"
+    assert [(r["from_date"], r["status"]) for r in result["ranges"]] == [
+        ("2025-06-02", "succeeded")
+    ]
     assert run_log(cli_env)[-1] == (dt.date(2025, 6, 2), "succeeded", "github")
 
 
@@ -89,13 +92,13 @@ def test_status_stale_then_fresh_after_daily_run(cli_env: dict[str, str]) -> Non
     proc = revops(cli_env, "run", "--trigger", "systemd", "--horizon", "5")
     assert proc.returncode == 0, proc.stderr
     # yesterday + 3 lookback days; the 5-day horizon adds the one day before them
-    assert "running 5 day(s)" in proc.stderr
+    assert "succeeded: 5 days" in proc.stderr
     proc = revops(cli_env, "status")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "FRESH" in proc.stdout
     # a second scheduled run recomputes only the lookback window: nothing is missing now
     proc = revops(cli_env, "run", "--trigger", "systemd", "--horizon", "5")
-    assert "running 4 day(s)" in proc.stderr
+    assert "succeeded: 4 days" in proc.stderr
 
 
 @pytest.mark.parametrize(
