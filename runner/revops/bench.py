@@ -6,6 +6,8 @@ Measures, on whatever server is targeted (the embedded one by default):
 - a 365-day `metrics.backfill_date_range`;
 - a sampled day-by-day loop of `metrics.run_daily_metrics`, scaled to 365 days;
 - a single daily run (yesterday);
+- one ordinary run after a single late CRM change (a deal won ~200 days back; the status of a
+  lead older than the range), i.e. what change capture makes the next morning recompute;
 each as the median of several runs, with the ratio to the full read, plus the runner process's
 peak memory, and the `Remote SQL` postgres_fdw sends for each fact table (evidence of what is
 pushed down). Results are printed and written as JSON.
@@ -144,6 +146,55 @@ def remote_sql_evidence(
     return evidence
 
 
+LATE_CHANGES = {
+    # a deal created ~200 days back is marked won with a close date 190 days back: two days
+    "deal_won_200_days_back": (
+        "UPDATE crm.opportunities SET is_won = true, stage_name = 'Closed Won',"
+        " close_date = %(day)s::date + 10, amount = coalesce(amount, 0) + 1"
+        " WHERE opportunity_id = (SELECT o.opportunity_id FROM crm.opportunities AS o"
+        " WHERE NOT o.is_deleted AND o.created_at >= %(day)s::date ORDER BY o.created_at LIMIT 1)"
+    ),
+    # the status of a lead created before the backfilled range changes: every day from then on
+    "old_lead_status_changed": (
+        "UPDATE crm.leads SET status = 'Nurture', last_modified_at = now()"
+        " WHERE lead_id = (SELECT l.lead_id FROM crm.leads AS l"
+        " WHERE NOT l.is_deleted AND l.created_at < %(day)s::date ORDER BY l.created_at LIMIT 1)"
+    ),
+}
+
+
+def late_changes(
+    env: Mapping[str, str] | None,
+    conn: Conn,
+    first: dt.date,
+    yesterday: dt.date,
+    progress: Callable[[str], None],
+) -> dict[str, dict[str, Any]]:
+    """One late CRM change each, written as revops_etl, then one ordinary run (metrics.run_due)
+    timed: what a change of that age costs the next morning."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, statement in LATE_CHANGES.items():
+        day = yesterday - dt.timedelta(days=200) if name.startswith("deal") else first
+        with connect(config.role_target("revops_etl", env), config.source_db_name(env)) as etl:
+            etl.execute(sql.SQL(statement), {"day": day})
+        started = time.perf_counter()
+        (result,) = fetch_one(
+            conn, "SELECT metrics.run_due('manual', NULL, NULL, ARRAY[%s::date])", (yesterday,)
+        )
+        seconds = time.perf_counter() - started
+        summary = result if isinstance(result, dict) else json.loads(str(result))
+        out[name] = {
+            "run_seconds": round(seconds, 3),
+            "days_recomputed": summary.get("days"),
+            "changes_consumed": summary.get("changes_consumed"),
+        }
+        progress(
+            f"run after one late change ({name}): {seconds:.3f}s,"
+            f" {summary.get('days')} day(s) recomputed"
+        )
+    return out
+
+
 def run_benchmark(
     env: Mapping[str, str] | None = None,
     *,
@@ -187,6 +238,10 @@ def run_benchmark(
         if not isinstance(yesterday, dt.date):
             raise TypeError("metrics.business_today() returned no date")
         first = yesterday - dt.timedelta(days=days - 1)
+        # start from a clean watermark: the facts of an earlier benchmark are stale after a
+        # regeneration (the generator's TRUNCATE marks every day), so forget them and consume
+        conn.execute("DELETE FROM metrics.computed_days")
+        conn.execute("SELECT metrics.run_due('manual', NULL, NULL, ARRAY[%s::date])", (yesterday,))
 
         full_read, samples = _median_seconds(lambda: full_fdw_read(conn), repeats)
         report["full_fdw_read_seconds"] = round(full_read, 3)
@@ -215,6 +270,8 @@ def run_benchmark(
         report["daily_run_seconds"] = round(daily_s, 4)
         progress(f"single daily run: {daily_s:.3f}s {samples}")
 
+        report["late_changes"] = late_changes(env, conn, first, yesterday, progress)
+
     with connect(config.admin_target(env), config.metrics_db_name(env)) as admin:
         report["remote_sql"] = remote_sql_evidence(admin, yesterday)
 
@@ -223,6 +280,10 @@ def run_benchmark(
         "loop_365": round(per_day * days / full_read, 2),
         "daily_run": round(daily_s / full_read, 3),
     }
+    for name, figures in report["late_changes"].items():
+        report["ratios_to_full_read"][f"run_after_{name}"] = round(
+            figures["run_seconds"] / full_read, 3
+        )
     report["loop_vs_backfill"] = round(per_day * days / backfill_s, 1)
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     progress(
