@@ -195,8 +195,9 @@ def test_a_deal_won_two_months_back_reaches_the_facts(crm: dict[str, str]) -> No
     result = run(crm)
     assert result["status"] == "succeeded", result
     assert result["changes_consumed"] >= 1
-    # its created day (Feb 10, 07:00 EST) and its new close date
-    assert result["changed_from"] == "2025-02-10" and result["changed_to"] == "2025-02-14"
+    # its created instant (Feb 10 12:00Z), folded to its UTC day, overlaps local Feb 9 and 10;
+    # its new close date is Feb 14
+    assert result["changed_from"] == "2025-02-09" and result["changed_to"] == "2025-02-14"
     assert watermark(crm) > before
     with owner_connection(crm) as owner:
         row = owner.execute(
@@ -208,7 +209,7 @@ def test_a_deal_won_two_months_back_reaches_the_facts(crm: dict[str, str]) -> No
             " WHERE metric_date = '2025-02-14' ORDER BY run_id DESC LIMIT 1"
         ).fetchone()
     assert row == (1, 777)
-    assert log is not None and log[0] >= 1 and log[1] == dt.date(2025, 2, 10)
+    assert log is not None and log[0] >= 1 and log[1] == dt.date(2025, 2, 9)
     assert verify(crm)["differing"] == 0
 
 

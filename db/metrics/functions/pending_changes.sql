@@ -39,6 +39,7 @@ BEGIN
     ),
 
     days AS (
+        -- cumulative: every day from the exact local day of the instant (or the date) on
         SELECT
             least(
                 CASE
@@ -47,9 +48,23 @@ BEGIN
                 END,
                 p.affected_date
             ) AS metric_date,
-            p.through_today
+            true AS through_today
         FROM pending AS p
-        WHERE p.affected_at IS NOT NULL OR p.affected_date IS NOT NULL
+        WHERE p.through_today AND (p.affected_at IS NOT NULL OR p.affected_date IS NOT NULL)
+        UNION ALL
+        SELECT p.affected_date, false
+        FROM pending AS p
+        WHERE NOT p.through_today AND p.affected_date IS NOT NULL
+        UNION ALL
+        -- a point folded to its UTC day [b, b + 1 day): the local days that day overlaps
+        SELECT d.metric_day::date, false
+        FROM pending AS p
+        CROSS JOIN LATERAL generate_series(
+            (p.affected_at AT TIME ZONE v_tz)::date,
+            ((p.affected_at + interval '24 hours' - interval '1 microsecond') AT TIME ZONE v_tz)::date,
+            interval '1 day'
+        ) AS d (metric_day)
+        WHERE NOT p.through_today AND p.affected_at IS NOT NULL
     )
 
     SELECT

@@ -15,8 +15,9 @@
 -- * activities: its activity date, the day of its start and of its creation (whichever the
 --   activity-day rule picks);
 -- * reps: the rep Id (its name on every day); TRUNCATE of any of them: every day.
--- Instants are folded into 15-minute bins (every UTC offset in use since 1970 is a multiple of
--- 15 minutes, so a bin never straddles a local midnight) and dates into distinct dates.
+-- Point instants are folded into their UTC day (the consumer maps a UTC day to the one or two
+-- local days it overlaps), dates into distinct dates: a bulk load of a year of activities adds
+-- a few hundred rows, not one per activity. "Every day from here on" keeps the exact instant.
 -- Why dynamic SQL: transition tables exist only for the events that have them; the one query
 -- per table reads an empty relation in their place.
 -- Why SECURITY INVOKER: the writer's own INSERT privilege on crm.change_log is enough, and a
@@ -82,7 +83,7 @@ BEGIN
             UNION ALL
             SELECT DISTINCT
                 'leads',
-                date_bin('15 minutes', op.created_at, timestamptz '2000-01-01 00:00+00'),
+                date_bin('1 day', op.created_at, timestamptz '2000-01-01 00:00+00'),
                 NULL::date,
                 false
             FROM changed AS c
@@ -129,7 +130,7 @@ BEGIN
             INSERT INTO crm.change_log (source_table, affected_at, affected_date)
             SELECT DISTINCT
                 'opportunities',
-                date_bin('15 minutes', p.affected_at, timestamptz '2000-01-01 00:00+00'),
+                date_bin('1 day', p.affected_at, timestamptz '2000-01-01 00:00+00'),
                 p.affected_date
             FROM changed AS c
             CROSS JOIN LATERAL (
@@ -159,7 +160,7 @@ BEGIN
             INSERT INTO crm.change_log (source_table, affected_at, affected_date)
             SELECT DISTINCT
                 'activities',
-                date_bin('15 minutes', p.affected_at, timestamptz '2000-01-01 00:00+00'),
+                date_bin('1 day', p.affected_at, timestamptz '2000-01-01 00:00+00'),
                 p.affected_date
             FROM changed AS c
             CROSS JOIN LATERAL (

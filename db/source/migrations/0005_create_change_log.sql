@@ -5,8 +5,8 @@
 -- exactly those days on its next run.
 --
 -- Grain: crm.change_log has one row per statement and distinct affected point (bulk writes
--- are folded: instants to 15-minute bins, which keep every local day boundary of every time
--- zone since 1970 apart; dates as they are); crm.capture_state has one row.
+-- are folded: point instants to the start of their UTC day, dates as they are, "every day from
+-- here on" to one exact instant per statement); crm.capture_state has one row.
 -- Inputs: the statement-level triggers; crm.prune_change_log (bounded history).
 -- Why transaction ids instead of the sequence for consuming: a sequence value is taken before
 -- its transaction commits, so a reader could pass over a change that commits later. The
@@ -26,7 +26,8 @@ CREATE TABLE crm.change_log (
 COMMENT ON TABLE crm.change_log IS
 'Captured changes: metric days (or rep names) a write to crm touched, by transaction id.';
 COMMENT ON COLUMN crm.change_log.affected_at IS
-'An instant whose business day is touched (-infinity: every day, after a TRUNCATE).';
+'through_today: the exact instant from whose business day on every day is touched (-infinity:
+every day, after a TRUNCATE); otherwise the start of a UTC day whose business days are touched.';
 COMMENT ON COLUMN crm.change_log.affected_date IS 'A calendar date touched (DATE fields).';
 COMMENT ON COLUMN crm.change_log.through_today IS
 'The change reaches every later day too (cumulative measures: totals, snapshots).';
