@@ -4,7 +4,7 @@
 -- Grain: one row per metric_date and lead_source (trimmed; NULL/blank = 'Unknown'), for every
 -- source with a lead created up to that day, or an SQL or opportunity on that day.
 -- Inputs: crm_remote.leads, crm_remote.lead_days, crm_remote.lead_status_history,
--- crm_remote.lead_status_segments, crm_remote.opportunity_days; settings business_timezone and
+-- crm_remote.lead_status_summary, crm_remote.opportunity_days; settings business_timezone and
 -- qualified_statuses.
 -- Why this shape: day windows are timestamptz bounds computed once, so the remote filters are
 -- plain ranges on created_at (index-friendly, pushed down by postgres_fdw); the running
@@ -20,7 +20,7 @@
 -- qualified, else the day of its first change from a non-qualified into a qualified status;
 -- else its converted_date when converted; else, for a qualified current status, the day it
 -- took effect: the day of the lead's last_modified_at when the history lags behind it
--- (crm.lead_status_segments, kind 'current'), the created day when it has no history; else the
+-- (crm.lead_status_summary.lagging_since), the created day otherwise; else the
 -- lead is not an SQL. Never before the created day. The SQL counts under the lead's own source.
 -- Opportunity source: its own lead_source, else that of the lead converted into it (the
 -- earliest such lead with a non-blank source), else 'Unknown' (crm.opportunity_days). Created
@@ -140,18 +140,6 @@ BEGIN
         GROUP BY 1, 2
     ),
 
-    -- rule 1a: the status the lead started with (its first history row's old_status) is
-    -- qualified; only leads with history ('start' segments that end)
-    qualified_at_start AS (
-        SELECT DISTINCT sg.lead_id
-        FROM crm_remote.lead_status_segments AS sg
-        WHERE
-            sg.segment_kind = 'start'
-            AND sg.to_at IS NOT NULL
-            AND (v_candidates IS NULL OR sg.lead_id = ANY(v_candidates))
-            AND lower(btrim(sg.status)) = ANY(v_qualified)
-    ),
-
     -- rule 1b: the first change from a non-qualified status into a qualified one
     first_qualified_change AS (
         SELECT
@@ -166,20 +154,6 @@ BEGIN
         GROUP BY h.lead_id
     ),
 
-    -- rule 3 with history: a qualified current status the history has not caught up with,
-    -- from the lead's last modification (its local day, never before the created day)
-    qualified_ahead_of_history AS (
-        SELECT
-            sg.lead_id,
-            min(sg.from_date) AS qualified_date
-        FROM crm_remote.lead_status_segments AS sg
-        WHERE
-            sg.segment_kind = 'current'
-            AND (v_candidates IS NULL OR sg.lead_id = ANY(v_candidates))
-            AND lower(btrim(sg.status)) = ANY(v_qualified)
-        GROUP BY sg.lead_id
-    ),
-
     lead_qualification AS (
         SELECT
             coalesce(nullif(btrim(l.lead_source), ''), 'Unknown') AS lead_source,
@@ -188,33 +162,32 @@ BEGIN
                 WHEN qd.qualified_date IS NOT NULL
                     THEN greatest(qd.qualified_date, (l.created_at AT TIME ZONE v_tz)::date)
             END AS qualified_date
-        FROM crm_remote.leads AS l
-        LEFT JOIN qualified_at_start AS s
-            ON l.lead_id = s.lead_id
+        FROM crm_remote.lead_status_summary AS l
         LEFT JOIN first_qualified_change AS q
             ON l.lead_id = q.lead_id
-        LEFT JOIN qualified_ahead_of_history AS a
-            ON l.lead_id = a.lead_id
         CROSS JOIN LATERAL (
             SELECT
                 CASE
-                    WHEN s.lead_id IS NOT NULL
+                    -- rule 1a: it started qualified (its first history row's old_status)
+                    WHEN lower(btrim(l.start_status)) = ANY(v_qualified)
                         THEN (l.created_at AT TIME ZONE v_tz)::date
                     WHEN q.qualified_at IS NOT NULL
                         THEN (q.qualified_at AT TIME ZONE v_tz)::date
+                    -- rule 2
                     WHEN
                         l.converted_date IS NOT NULL
                         AND (l.is_converted OR l.is_converted IS NULL)
                         THEN l.converted_date
-                    WHEN a.qualified_date IS NOT NULL
-                        THEN a.qualified_date
+                    -- rule 3: a qualified current status, from when it took effect
+                    WHEN
+                        lower(btrim(l.status)) = ANY(v_qualified)
+                        AND l.lagging_since IS NOT NULL
+                        THEN (l.lagging_since AT TIME ZONE v_tz)::date
                     WHEN lower(btrim(l.status)) = ANY(v_qualified)
                         THEN (l.created_at AT TIME ZONE v_tz)::date
                 END AS qualified_date
         ) AS qd
-        WHERE
-            NOT l.is_deleted
-            AND (v_candidates IS NULL OR l.lead_id = ANY(v_candidates))
+        WHERE v_candidates IS NULL OR l.lead_id = ANY(v_candidates)
     ),
 
     sqls_by_day AS (
