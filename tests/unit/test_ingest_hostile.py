@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from revops.config import ConfigError
+from revops.ingest.fields import Reject, Row, map_record
 from revops.ingest.guard import PLACEHOLDER, DepthGuard
 from revops.ingest.limits import Limits, depth_exceeds
 from revops.ingest.pipeline import Loaded, Options, Rejected, Tally, process
@@ -218,3 +220,68 @@ def test_utf16_and_utf32_files_load(encoding: str, pretty: bool) -> None:
     assert (tally.loaded, tally.rejected) == (2, 0)
     row = next(i for i in items if isinstance(i, Loaded)).row
     assert "Müller 名前" in row.values
+
+
+# -- 4. oversized Ids and indexed labels are quarantined, not the file --------------------------
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        ("Id", "Id too long in Id: 12000 characters (max 255)"),
+        ("OwnerId", "Id too long in OwnerId: 12000 characters (max 255)"),
+        ("ConvertedOpportunityId", "Id too long in ConvertedOpportunityId: 12000 characters"),
+        ("Status", "value too long in Status: 12000 characters (max 255)"),
+        ("LeadSource", "value too long in LeadSource: 12000 characters (max 255)"),
+    ],
+)
+def test_oversized_keys_are_rejected(field: str, reason: str) -> None:
+    record = {**LEAD, field: "x" * 12_000}
+    outcome = map_record(record, "Lead", None)
+    assert isinstance(outcome, Reject) and outcome.reason.startswith(reason)
+
+
+def test_ids_and_labels_up_to_the_limit_load() -> None:
+    record = {**LEAD, "Id": "k" * 255, "Status": "s" * 255, "Company": "c" * 100_000}
+    assert isinstance(map_record(record, "Lead", None), Row)
+    assert isinstance(map_record({**LEAD, "Id": "x" * 256}, "Lead", None), Reject)
+
+
+# -- 10. implausible dates and timestamps are quarantined ---------------------------------------
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("CreatedDate", "0001-01-01T00:00:00Z"),
+        ("CreatedDate", "9999-12-31T23:59:59-05:00"),
+        ("SystemModstamp", "1969-12-31T23:59:59Z"),
+        ("ConvertedDate", "2101-01-01"),
+        ("ConvertedDate", "1899-12-31"),
+    ],
+)
+def test_implausible_dates_are_rejected(field: str, value: str) -> None:
+    outcome = map_record({**LEAD, field: value}, "Lead", None)
+    assert isinstance(outcome, Reject)
+    assert (
+        outcome.reason.startswith("implausible date") and f"in {field}: '{value}'" in outcome.reason
+    )
+    assert outcome.reason.endswith("(outside the years 1970-2100)")
+
+
+def test_the_plausible_years_are_settings() -> None:
+    record = {**LEAD, "CreatedDate": "1960-05-01T00:00:00Z", "ConvertedDate": "1960-05-02"}
+    assert isinstance(map_record(record, "Lead", None), Reject)
+    assert isinstance(map_record(record, "Lead", None, Limits(min_year=1950)), Row)
+    assert isinstance(map_record({**LEAD, "ConvertedDate": "1970-01-01"}, "Lead", None), Row)
+    assert isinstance(map_record({**LEAD, "ConvertedDate": "2100-12-31"}, "Lead", None), Row)
+
+
+def test_limits_from_the_environment() -> None:
+    assert Limits.from_env({}) == Limits()
+    env = {"REVOPS_INGEST_MAX_DEPTH": "10", "REVOPS_INGEST_MIN_YEAR": "1900"}
+    assert Limits.from_env(env) == Limits(max_depth=10, min_year=1900)
+    for bad in (
+        {"REVOPS_INGEST_MAX_DEPTH": "0"},
+        {"REVOPS_INGEST_MIN_YEAR": "x"},
+        {"REVOPS_INGEST_MIN_YEAR": "2200"},
+        {"REVOPS_INGEST_MAX_DEPTH": "5000"},
+    ):
+        with pytest.raises(ConfigError):
+            Limits.from_env(bad)

@@ -79,7 +79,14 @@ class Options:
 
 def _reason_key(reason: str) -> str:
     """Reasons grouped for the summary: drop the value quoted after the field name."""
-    grouped = ("unparseable", "implausible", "invalid JSON:", "value nested", "Id too long")
+    grouped = (
+        "unparseable",
+        "implausible",
+        "invalid JSON:",
+        "value nested",
+        "Id too long",
+        "value too long",
+    )
     return reason.split(": ", 1)[0] if reason.startswith(grouped) else reason
 
 
@@ -174,7 +181,7 @@ class Processor:
             tally.skipped += 1
             tally.skipped_types[object_type] += 1
             return Skipped(entry.position, object_type)
-        outcome = fields.map_record(record, object_type, self._tree)
+        outcome = fields.map_record(record, object_type, self._tree, self.options.limits)
         if isinstance(outcome, fields.Row):
             tally.loaded += 1
             if outcome.flags:
