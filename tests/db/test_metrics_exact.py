@@ -500,6 +500,8 @@ def test_data_quality_checks(computed: psycopg.Connection[Any]) -> None:
         "activity_without_day": (0, []),
         "status_history_for_unknown_lead": (0, []),
         "quarantined_records": (0, []),
+        "failed_ingest_batches": (0, []),
+        "unfinished_ingest_batches": (0, []),
         # the newest computed day is in 2025: far older than the allowed 2 days
         "stale_metrics": (1, ["2025-11-03"]),
     }
