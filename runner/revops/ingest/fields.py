@@ -305,6 +305,7 @@ def map_record(
     out: list[Any] = [None] * len(spec.columns)  # absent or blank: NULL for every kind
     reference_id = _reference_id(record)
     id_tree = tree if reference_id is not None else None
+    min_year, max_year = limits.min_year, limits.max_year
     for index, kind, candidates, default in _plan(table, tuple(record)):
         name, value = default, None
         for candidate in candidates:
@@ -317,6 +318,11 @@ def map_record(
         try:
             if kind == "text":
                 out[index] = value if isinstance(value, str) else values.parse_text(value)
+            elif kind == "label":
+                label = value if isinstance(value, str) else values.parse_text(value)
+                if label is not None and len(label) > MAX_KEY_LENGTH:
+                    return _too_long(name, label)
+                out[index] = label
             elif kind == "id":
                 parsed = _id_value(value, id_tree, row)
                 if index == 0 and parsed is None:
@@ -331,7 +337,7 @@ def map_record(
                 out[index] = parsed
             elif kind == "datetime":
                 moment = values.parse_datetime(value)
-                if moment is not None and not limits.min_year <= moment.year <= limits.max_year:
+                if moment is not None and not min_year <= moment.year <= max_year:
                     return _implausible("datetime", name, value, limits)
                 out[index] = moment
             elif kind == "bool":
@@ -344,18 +350,11 @@ def map_record(
                 parsed_date, from_datetime = values.parse_date(value)
                 if from_datetime:
                     row.flags.append(f"date_from_datetime:{name}")
-                if parsed_date is not None and not (
-                    limits.min_year <= parsed_date.year <= limits.max_year
-                ):
+                if parsed_date is not None and not min_year <= parsed_date.year <= max_year:
                     return _implausible("date", name, value, limits)
                 out[index] = parsed_date
             elif kind == "number":
                 out[index] = values.parse_number(value)
-            elif kind == "label":
-                label = value if isinstance(value, str) else values.parse_text(value)
-                if label is not None and len(label) > MAX_KEY_LENGTH:
-                    return _too_long(name, label)
-                out[index] = label
             elif kind == "const":
                 out[index] = object_type if table == "activities" else "LeadHistory"
         except ValueError:

@@ -555,37 +555,40 @@ class Loader:
             if result.tally is not None:
                 defined |= result.tally.refs_defined
                 used |= result.tally.refs_used
-        with self.conn.transaction():
-            for missing in plan.missing:
-                self.conn.execute(
-                    "INSERT INTO crm.load_errors"
-                    " (batch_id, source_name, record_position, object_type, reason, raw_text)"
-                    " VALUES (%s, %s, NULL, %s, %s, %s)",
-                    (
-                        batch_id,
-                        clean_text(plan.display),
-                        missing.step_type,
-                        clean_text(f"plan names a missing file: {missing.name}"),
-                        quarantine_text(missing.step),
-                    ),
+        try:
+            with self.conn.transaction():
+                for missing in plan.missing:
+                    self.conn.execute(
+                        "INSERT INTO crm.load_errors"
+                        " (batch_id, source_name, record_position, object_type, reason, raw_text)"
+                        " VALUES (%s, %s, NULL, %s, %s, %s)",
+                        (
+                            batch_id,
+                            clean_text(plan.display),
+                            missing.step_type,
+                            clean_text(f"plan names a missing file: {missing.name}"),
+                            quarantine_text(missing.step),
+                        ),
+                    )
+                    plan_result.rejected_positions.append(None)
+                plan_result.records_in = plan_result.rejected = len(plan.missing)
+                plan_result.reject_reasons = (
+                    {"plan names a missing file": len(plan.missing)} if plan.missing else {}
                 )
-                plan_result.rejected_positions.append(None)
-            plan_result.records_in = plan_result.rejected = len(plan.missing)
-            plan_result.reject_reasons = (
-                {"plan names a missing file": len(plan.missing)} if plan.missing else {}
-            )
-            plan_result.details = {
-                **origin,
-                "object_type": self.object_type,
-                "steps": len(plan.steps),
-                "files_loaded": [w.display for w in plan.files],
-                "missing_files": [m.name for m in plan.missing],
-                "already_loaded": plan.already_loaded,
-                "file_batches": [r.batch_id for r in results],
-                "refs_unresolved": sorted(used - defined)[:1000],
-            }
-            plan_result.status = "succeeded"
-            self._close_batch(plan_result, _sha256(plan.path), [])
+                plan_result.details = {
+                    **origin,
+                    "object_type": self.object_type,
+                    "steps": len(plan.steps),
+                    "files_loaded": [w.display for w in plan.files],
+                    "missing_files": [m.name for m in plan.missing],
+                    "already_loaded": plan.already_loaded,
+                    "file_batches": [r.batch_id for r in results],
+                    "refs_unresolved": sorted(used - defined)[:1000],
+                }
+                plan_result.status = "succeeded"
+                self._close_batch(plan_result, _sha256(plan.path), [])
+        except Exception as exc:  # noqa: BLE001 - as for a file (see load_stream)
+            self._fail(plan_result, exc, Tally())
         return [plan_result, *results]
 
     def load(self, work: Sequence[sources.Work]) -> list[FileResult]:

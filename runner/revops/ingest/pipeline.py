@@ -139,13 +139,10 @@ class Processor:
 
     def _guarded(self, entry: Candidate) -> Item:
         """:meth:`_one`, with whatever it raises quarantining the record, not the file."""
-        before = (self.tally.records_in, self.tally.loaded, self.tally.skipped)
         try:
             return self._one(entry)
         except Exception as exc:  # noqa: BLE001 - one record must never stop its file
-            tally = self.tally
-            tally.records_in, tally.loaded, tally.skipped = before
-            tally.records_in += 1
+            # _one counts the record in first and loaded/skipped only after what can raise
             reason = f"could not map record: {type(exc).__name__}: {str(exc)[:200]}"
             return self._reject(entry.position, None, reason, quarantine_text(entry.value))
 
