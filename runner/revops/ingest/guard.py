@@ -27,6 +27,7 @@ from itertools import accumulate
 
 PLACEHOLDER = b'"(removed by ingest: nested too deep)"'
 _NOT_SYNTAX = bytes(b for b in range(256) if b not in b'"[]{}')
+_PASSES = 3
 _OPEN = frozenset(b"[{")
 _CLOSE = frozenset(b"]}")
 _STEP = [0] * 256
@@ -87,8 +88,19 @@ class DepthGuard:
         if not brackets:
             return []
         opens = brackets.count(b"[") + brackets.count(b"{")
-        if not self._removing and self.depth + opens <= min(self.deepest, self.limit):
-            return [self.depth + 2 * opens - len(brackets)]  # no deeper than already seen
+        end = self.depth + 2 * opens - len(brackets)
+        if not self._removing:
+            # Cheap bound first: each pass drops the innermost pairs, one level; the deepest
+            # point is at most the start depth + the passes + the deepest point of what is left.
+            # Records a few levels deep leave almost nothing after _PASSES passes.
+            bound = self.depth + opens
+            if bound > min(self.deepest, self.limit):
+                rest = brackets
+                for _ in range(_PASSES):
+                    rest = rest.replace(b"{}", b"").replace(b"[]", b"")
+                bound = self.depth + _PASSES + rest.count(b"[") + rest.count(b"{")
+            if bound <= min(self.deepest, self.limit):
+                return [end]  # no deeper than already seen (nor than the limit)
         return list(accumulate(map(_STEP.__getitem__, brackets), initial=self.depth))[1:]
 
     def _rewrite(self, data: bytes) -> bytes:

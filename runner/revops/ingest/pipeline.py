@@ -125,7 +125,11 @@ class Processor:
                 )
                 yield self._reject(entry.position, None, entry.reason, entry.raw_text)
             else:
-                yield self._guarded(entry)
+                try:  # inline, not a helper: this runs once per record
+                    item = self._one(entry)
+                except Exception as exc:  # noqa: BLE001 - one record must never stop its file
+                    item = self._unmappable(entry, exc)
+                yield item
         self.tally.shape = self._shape()
         if self.reader.removed_too_deep:  # cut out of the document (see revops.ingest.guard)
             self.tally.flags["document_nested_too_deep"] += self.reader.removed_too_deep
@@ -137,14 +141,11 @@ class Processor:
         self.tally.reject_reasons[_reason_key(reason)] += 1
         return Rejected(position, object_type, reason, raw_text)
 
-    def _guarded(self, entry: Candidate) -> Item:
-        """:meth:`_one`, with whatever it raises quarantining the record, not the file."""
-        try:
-            return self._one(entry)
-        except Exception as exc:  # noqa: BLE001 - one record must never stop its file
-            # _one counts the record in first and loaded/skipped only after what can raise
-            reason = f"could not map record: {type(exc).__name__}: {str(exc)[:200]}"
-            return self._reject(entry.position, None, reason, quarantine_text(entry.value))
+    def _unmappable(self, entry: Candidate, exc: Exception) -> Item:
+        """What :meth:`_one` raised quarantines the record, not the file (``_one`` counts the
+        record in first, and loaded/skipped only after everything that can raise)."""
+        reason = f"could not map record: {type(exc).__name__}: {str(exc)[:200]}"
+        return self._reject(entry.position, None, reason, quarantine_text(entry.value))
 
     def _one(self, entry: Candidate) -> Item:
         tally = self.tally
