@@ -6,14 +6,16 @@ memory. The limits, and the environment variables that change them:
 | limit | variable | default | what happens beyond it |
 |---|---|---|---|
 | nesting of one record | ``REVOPS_INGEST_MAX_DEPTH`` | 64 | the record is quarantined ("value nested too deep") |
-| nesting of a whole document | (fixed) | 1024 | the file stops there with a clear error, the records before it load |
+| nesting of a whole document | (fixed) | 256 | what nests deeper is cut out before parsing (see :mod:`revops.ingest.guard`); the record holding it is quarantined as too deep |
 | length of an Id / an indexed text value | (fixed) | 255 characters | the record is quarantined |
 | years of dates and timestamps | ``REVOPS_INGEST_MIN_YEAR``, ``REVOPS_INGEST_MAX_YEAR`` | 1970, 2100 | the record is quarantined ("implausible date") |
 
 Why the document limit: ijson keeps one prefix string per open level, each as long as the path
 to it, so its memory grows with the square of the depth (a 39 KB file of ``[`` took 1 GB). At
-1024 levels that is a few MB. A record deeper than the record limit but inside the document
-limit is parsed and quarantined on its own; the rest of its file still loads.
+256 levels that is about 3 MB (1024 levels cost 50 MB). The document limit only has to exceed
+the record limit plus the envelope's few levels (a REST page holds records at level 3, an sf
+CLI envelope at 4): anything cut out sits deeper than any record may go, so what held it is
+quarantined like any record nested too deep, and the rest of its file still loads.
 
 Why 255: Salesforce Ids are 15 or 18 characters and picklist values at most 255; PostgreSQL
 refuses a btree index entry over ~2700 bytes, and 255 characters are at most 1020 bytes of
@@ -28,7 +30,8 @@ from dataclasses import dataclass
 
 from revops.config import ConfigError
 
-DOCUMENT_MAX_DEPTH = 1024
+DOCUMENT_MAX_DEPTH = 256
+MAX_RECORD_DEPTH = 200  # the highest REVOPS_INGEST_MAX_DEPTH: room for envelopes below 256
 MAX_KEY_LENGTH = 255
 
 
@@ -48,10 +51,8 @@ class Limits:
             min_year=_integer(env, "REVOPS_INGEST_MIN_YEAR", default.min_year),
             max_year=_integer(env, "REVOPS_INGEST_MAX_YEAR", default.max_year),
         )
-        if not 1 <= limits.max_depth < DOCUMENT_MAX_DEPTH:
-            raise ConfigError(
-                f"REVOPS_INGEST_MAX_DEPTH must be between 1 and {DOCUMENT_MAX_DEPTH - 1}"
-            )
+        if not 1 <= limits.max_depth <= MAX_RECORD_DEPTH:
+            raise ConfigError(f"REVOPS_INGEST_MAX_DEPTH must be between 1 and {MAX_RECORD_DEPTH}")
         if not 1 <= limits.min_year <= limits.max_year <= 9999:
             raise ConfigError(
                 "REVOPS_INGEST_MIN_YEAR and REVOPS_INGEST_MAX_YEAR must be years 1-9999,"

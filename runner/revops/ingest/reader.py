@@ -98,8 +98,8 @@ class _Stream(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         while not self._ready:
-            if self._prefix:
-                data, self._prefix = self._prefix, b""
+            if self._prefix:  # at most BUFFER at a time: the guard's work grows with its input
+                data, self._prefix = self._prefix[:BUFFER], self._prefix[BUFFER:]
             else:
                 data = self._fill(max(len(view), BUFFER))
             if not data:
