@@ -107,11 +107,17 @@ def bench(c: Context, scale: float = 1.0) -> None:
     help={
         "paths": "files, directories or globs (- for stdin)",
         "object_type": "for bare arrays/JSONL",
+        "retry_failed": "also load again what failed or was interrupted",
     }
 )
-def ingest(c: Context, paths: str, object_type: str = "") -> None:
+def ingest(c: Context, paths: str = "", object_type: str = "", retry_failed: bool = False) -> None:
     """Load Salesforce-style JSON exports into crm.* (quarantining bad records)."""
-    _revops("ingest", *paths.split(), *(["--object", object_type] if object_type else []))
+    _revops(
+        "ingest",
+        *paths.split(),
+        *(["--object", object_type] if object_type else []),
+        *(["--retry-failed"] if retry_failed else []),
+    )
 
 
 @task(name="bench-ingest", help={"scale": "1 = 100,000 records"})

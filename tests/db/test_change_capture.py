@@ -512,3 +512,44 @@ def test_any_mutations_then_one_run_equals_a_full_recompute(
     assert result["status"] == "succeeded", result
     checked = verify(crm)
     assert checked["differing"] == 0, (batch, checked)
+
+
+def test_an_ingest_session_holds_runs_off_and_prunes_the_log(crm: dict[str, str]) -> None:
+    from revops.ingest.session import ingest_session
+
+    def ingest_running() -> bool:
+        with owner_connection(crm) as owner:
+            row = owner.execute("SELECT metrics.pending_report() ->> 'ingest_running'").fetchone()
+        assert row is not None
+        return row[0] == "true"
+
+    def old_change() -> None:  # a change recorded 400 days ago: past the 35 days kept
+        with admin_connection(crm, config.source_db_name(crm)) as admin:
+            admin.execute(
+                "INSERT INTO crm.change_log (source_table, affected_date, recorded_at)"
+                " VALUES ('test', '2025-01-05', now() - interval '400 days')"
+            )
+
+    def session() -> None:
+        with role_connection(crm, "revops_etl", config.source_db_name(crm)) as etl:
+            with ingest_session(etl):
+                assert ingest_running()
+            assert not ingest_running()
+
+    old_change()
+    assert not ingest_running()
+    assert run(crm)["status"] == "succeeded"  # consumed
+    session()  # ... then pruned
+    with admin_connection(crm, config.source_db_name(crm)) as admin:
+        left = admin.execute(
+            "SELECT count(*) FROM crm.change_log WHERE source_table = 'test'"
+        ).fetchone()
+    assert left == (0,)
+    result = run(crm)  # nothing was lost: an ordinary run
+    assert result["status"] == "succeeded" and result["days"] == 1, result
+
+    old_change()
+    session()  # pruned before any run consumed it: the next run recomputes every day
+    result = run(crm)
+    assert result["status"] == "succeeded" and result["days"] == (LAST - FIRST).days + 1, result
+    assert run(crm)["days"] == 1

@@ -509,6 +509,8 @@ def test_data_quality_checks(computed: psycopg.Connection[Any]) -> None:
         "quarantined_records": (0, []),
         # the runs consumed every captured change of the seed
         "facts_behind_changes": (0, []),
+        "failed_ingest_batches": (0, []),
+        "unfinished_ingest_batches": (0, []),
         # the newest computed day is in 2025: far older than the allowed 2 days
         "stale_metrics": (1, ["2025-11-03"]),
     }

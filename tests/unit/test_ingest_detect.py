@@ -109,17 +109,18 @@ def test_singer_and_airbyte_lines() -> None:
     assert [i.object_type for i in loaded(items)] == ["Lead", "Event", "Task"]
 
 
-def test_bare_jsonl_positions_are_line_numbers_and_bad_lines_do_not_stop_the_file() -> None:
+def test_bare_jsonl_positions_are_ordinals_and_bad_lines_do_not_stop_the_file() -> None:
     text = '{"Id": "1"}\n\n{not json\n[1]\n"x"\n{"Id": "2", "CloseDate": "never"}\n{"Id": "3"}\n'
     items, tally = run(text, object_type="Opportunity")
     assert tally.shape == "jsonl"
     assert tally.records_in == 6 and tally.loaded == 2 and tally.rejected == 4
     assert [(r.position, r.reason.split(":")[0]) for r in rejected(items)] == [
-        (3, "invalid JSON"),
+        (2, "invalid JSON"),  # the blank line is no entry
+        (3, "not an object"),
         (4, "not an object"),
-        (5, "not an object"),
-        (6, "unparseable date in CloseDate"),
+        (5, "unparseable date in CloseDate"),
     ]
+    assert rejected(items)[0].reason.endswith("(line 3)")  # the line is in the reason
 
 
 def test_not_json_empty_and_truncated() -> None:

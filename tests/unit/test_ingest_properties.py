@@ -166,12 +166,14 @@ def test_any_records_in_any_envelope_balance(
 ) -> None:
     data, expected = envelope(kind, items, type_name)
     tally = check(data, object_type)
-    assert not tally.file_error
     # bare JSON Lines whose first line is an array are read as one JSON array (by structure)
     first_is_array = kind == "bare" and bool(items) and isinstance(items[0], list)
     if not first_is_array and not any(
         isinstance(r, dict) and ENVELOPE_KEYS & r.keys() for r in items
     ):
+        # (a record that is itself an envelope, e.g. {"status": 1, "result": null}, is an sf
+        # CLI error envelope: that rightly marks the file as failed)
+        assert not tally.file_error
         assert tally.records_in == expected
 
 

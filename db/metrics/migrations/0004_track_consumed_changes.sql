@@ -8,7 +8,8 @@
 --   Existing days are carried over with an unknown fingerprint, so the first run after the
 --   upgrade recomputes them once under the current settings (an in-place upgrade cannot know
 --   which settings an old run used);
--- * run_log gains, per row, the settings fingerprint and what the run that wrote it consumed.
+-- * run_log gains, per row, the settings fingerprint and what the run that wrote it consumed;
+-- * setting ingest_unfinished_minutes (metrics.data_quality: ingest batches left running).
 -- Grain: see each table. Runs as the bootstrap admin; ownership goes to revops_owner.
 CREATE TABLE metrics.capture_state (
     is_singleton boolean PRIMARY KEY DEFAULT true CHECK (is_singleton),
@@ -43,6 +44,13 @@ COMMENT ON COLUMN metrics.run_log.changes_consumed IS
 
 -- run_metrics_range gained the consumption summary it writes into run_log
 DROP FUNCTION IF EXISTS metrics.run_metrics_range(date, date, text, text, text);
+
+INSERT INTO metrics.settings (setting_name, setting_value, description)
+VALUES (
+    'ingest_unfinished_minutes', '60',
+    'revops check reports an ingest batch still running after this many minutes.'
+)
+ON CONFLICT (setting_name) DO NOTHING;
 
 ALTER TABLE metrics.capture_state OWNER TO revops_owner;
 ALTER TABLE metrics.computed_days OWNER TO revops_owner;

@@ -14,6 +14,10 @@
 -- * quarantined_records: records ingest rejected in the last 7 days (crm.load_errors);
 -- * facts_behind_changes: captured CRM changes (crm.change_log) not consumed by a run yet,
 --   with the oldest metric day they touch: the facts are older than their inputs;
+-- * failed_ingest_batches / unfinished_ingest_batches: files ingest could not load in the last
+--   7 days, and batches still 'running' after setting ingest_unfinished_minutes (default 60;
+--   the ingest was killed or the server stopped), unless retried (details.retried_by) or
+--   settled by a later successful batch of the same source (`revops ingest --retry-failed`);
 -- * stale_metrics: the newest successful metric day is older than freshness_max_lag_days.
 -- Deleted rows are never checked (they never count). sample_ids holds up to 5 example Ids.
 -- Why a view owned by revops_owner: revops_bi may read it without reading crm_remote. It
@@ -142,6 +146,51 @@ behind AS (
         AND st.setting_name = 'business_timezone'
 ),
 
+ingest_limit AS (
+    SELECT coalesce(max((st.setting_value #>> '{}')::integer), 60) AS unfinished_minutes
+    FROM metrics.settings AS st
+    WHERE st.setting_name = 'ingest_unfinished_minutes'
+),
+
+open_batches AS (
+    SELECT
+        b.batch_id,
+        b.batch_status,
+        b.started_at,
+        'batch ' || b.batch_id::text AS sample_id,  -- no file paths: BI reads this view
+        coalesce(b.details ->> 'source_path', b.source_name) AS source_key
+    FROM crm_remote.ingest_batches AS b
+    WHERE
+        b.batch_status IN ('failed', 'running')
+        AND NOT b.details ? 'retried_by'
+        AND b.started_at >= now() - interval '7 days'
+),
+
+batch_checks AS (
+    SELECT
+        count(*) FILTER (WHERE ob.batch_status = 'failed') AS failed_count,
+        (array_agg(ob.sample_id ORDER BY ob.batch_id DESC) FILTER (
+            WHERE ob.batch_status = 'failed'
+        ))[1:5] AS failed_ids,
+        count(*) FILTER (
+            WHERE ob.batch_status = 'running'
+            AND ob.started_at < now() - make_interval(mins => il.unfinished_minutes)
+        ) AS unfinished_count,
+        (array_agg(ob.sample_id ORDER BY ob.batch_id DESC) FILTER (
+            WHERE ob.batch_status = 'running'
+            AND ob.started_at < now() - make_interval(mins => il.unfinished_minutes)
+        ))[1:5] AS unfinished_ids
+    FROM open_batches AS ob
+    CROSS JOIN ingest_limit AS il
+    WHERE NOT EXISTS (
+        SELECT FROM crm_remote.ingest_batches AS later
+        WHERE
+            later.batch_id > ob.batch_id
+            AND later.batch_status = 'succeeded'
+            AND coalesce(later.details ->> 'source_path', later.source_name) = ob.source_key
+    )
+),
+
 staleness AS (
     SELECT
         CASE
@@ -199,6 +248,16 @@ SELECT
     'facts_behind_changes', 'warning', b.affected_count, b.sample_ids,
     'captured CRM changes not in the facts yet (the next run consumes them); sample: oldest day'
 FROM behind AS b
+UNION ALL
+SELECT
+    'failed_ingest_batches', 'warning', bc.failed_count, bc.failed_ids,
+    'files ingest could not load in the last 7 days (revops ingest --retry-failed)'
+FROM batch_checks AS bc
+UNION ALL
+SELECT
+    'unfinished_ingest_batches', 'warning', bc.unfinished_count, bc.unfinished_ids,
+    'ingest batches left running (killed or server stopped; revops ingest --retry-failed)'
+FROM batch_checks AS bc
 UNION ALL
 SELECT
     'stale_metrics', 'error', st.affected_count, st.sample_ids,

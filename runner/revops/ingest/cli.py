@@ -1,8 +1,10 @@
-"""``revops ingest PATH... [--object TYPE] [--json]``: load exports into crm, report every record.
+"""``revops ingest PATH... [--object TYPE] [--json] [--retry-failed [--older-than MIN]]``:
+load exports into crm, report every record.
 
 Exit codes: 0 everything read was loaded or skipped; 1 something was rejected (quarantined in
 ``crm.load_errors``: bad records, files that are not JSON, sf CLI error envelopes, files a plan
-names but that are missing) or a file failed; 2 a path matched nothing.
+names but that are missing), a file failed, an entry that looks like an export was ignored, or
+a failed batch could not be retried; 2 a path matched nothing, or bad settings.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from revops.ingest.load import FileResult
+
+if TYPE_CHECKING:
+    from revops.ingest.retry import RetryReport
+    from revops.ingest.sources import Expansion
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -33,11 +39,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             " records). The shape is detected from the content. Records upsert by Id, last"
             " writer wins on SystemModstamp/LastModifiedDate; bad records go to crm.load_errors."
         ),
-        epilog="Exit codes: 0 all loaded or skipped, 1 something rejected, 2 a path matched"
-        " nothing, 4 no database connection.",
+        epilog="Exit codes: 0 all loaded or skipped, 1 something rejected or failed (or an"
+        " ignored entry looks like an export), 2 a path matched nothing, 4 no database"
+        " connection. Limits: REVOPS_INGEST_MAX_DEPTH (64), REVOPS_INGEST_MIN_YEAR (1970),"
+        " REVOPS_INGEST_MAX_YEAR (2100).",
     )
     parser.add_argument(
-        "paths", nargs="+", metavar="PATH", help="files, directories, globs, or - for stdin"
+        "paths", nargs="*", metavar="PATH", help="files, directories, globs, or - for stdin"
+    )
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="load again the sources of failed batches and of batches left running (killed,"
+        " server stopped) for longer than --older-than minutes",
+    )
+    parser.add_argument(
+        "--older-than",
+        type=_minutes,
+        default=60,
+        metavar="MINUTES",
+        help="a running batch is retried once its session is gone and it is this old (default 60)",
     )
     parser.add_argument(
         "--object",
@@ -49,36 +70,77 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=cmd_ingest)
 
 
+def _minutes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of minutes: {text!r}") from None
+    if not 0 <= value <= 525_600:
+        raise argparse.ArgumentTypeError("minutes must be between 0 and 525600 (a year)")
+    return value
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from revops import config
     from revops.db import connect
+    from revops.ingest.limits import Limits
     from revops.ingest.load import Loader
-    from revops.ingest.sources import expand
+    from revops.ingest.retry import RetryReport, retry_failed
+    from revops.ingest.session import ingest_session
+    from revops.ingest.sources import Expansion, expand
 
-    expansion = expand(args.paths)
+    if not args.paths and not args.retry_failed:
+        _progress("ingest: name at least one PATH, or --retry-failed")
+        return EXIT_USAGE
+    limits = Limits.from_env()
+    expansion = expand(args.paths) if args.paths else Expansion()
     if expansion.not_found:
         for arg in expansion.not_found:
             _progress(f"ingest: no such file, directory or match: {arg}")
         return EXIT_USAGE
     for path in expansion.ignored:
-        _progress(f"ingest: ignored (not JSON): {path}")
+        note = " (looks like an export)" if path in expansion.looks_like_export else ""
+        _progress(f"ingest: ignored ({expansion.reasons.get(path, 'not JSON')}){note}: {path}")
     target = config.role_target("revops_etl")
-    with connect(target, config.source_db_name(), application="revops-ingest") as conn:
-        loader = Loader(conn, object_type=args.object_type, progress=_progress)
-        results = loader.load(expansion.work)
-    report = summarise(results, expansion.ignored)
+    retry = RetryReport()
+    with (
+        connect(target, config.source_db_name(), application="revops-ingest") as conn,
+        ingest_session(conn),
+    ):
+        if args.retry_failed:
+            retry = retry_failed(conn, args.older_than, limits=limits, progress=_progress)
+        loader = Loader(conn, object_type=args.object_type, progress=_progress, limits=limits)
+        results = [*retry.results, *loader.load(expansion.work)]
+    report = summarise(results, expansion.ignored, expansion, retry)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(render(report))
-    return EXIT_REJECTED if report["rejected"] or report["failed_files"] else EXIT_OK
+    problems = (
+        report["rejected"]
+        or report["failed_files"]
+        or report["ignored_exports"]
+        or report["not_retried"]
+    )
+    return EXIT_REJECTED if problems else EXIT_OK
 
 
-def summarise(results: Sequence[FileResult], ignored: Sequence[str] = ()) -> dict[str, Any]:
+def summarise(
+    results: Sequence[FileResult],
+    ignored: Sequence[str] = (),
+    expansion: Expansion | None = None,
+    retry: RetryReport | None = None,
+) -> dict[str, Any]:
     files = [r.as_dict() for r in results]
     return {
         "files": files,
         "ignored": list(ignored),
+        "ignored_reasons": dict(expansion.reasons) if expansion is not None else {},
+        "ignored_exports": list(expansion.looks_like_export) if expansion is not None else [],
+        "retried": {str(k): v for k, v in retry.retried.items()} if retry is not None else {},
+        "not_retried": (
+            {str(k): v for k, v in retry.not_retried.items()} if retry is not None else {}
+        ),
         "records_in": sum(r.records_in for r in results),
         "loaded": sum(r.loaded for r in results),
         "rejected": sum(r.rejected for r in results),
@@ -116,4 +178,11 @@ def render(report: dict[str, Any]) -> str:
     )
     if report["rejected"]:
         lines.append("rejected records are in crm.load_errors (batch ids above)")
+    for path in report["ignored_exports"]:
+        reason = report["ignored_reasons"].get(path, "not JSON")
+        lines.append(f"ignored, yet looks like an export ({reason}): {path}")
+    for old, new in report["retried"].items():
+        lines.append(f"batch {old} retried as batch {new}")
+    for old, why in report["not_retried"].items():
+        lines.append(f"batch {old} not retried: {why}")
     return "\n".join(lines)

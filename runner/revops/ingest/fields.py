@@ -6,7 +6,11 @@ are accepted as aliases too. Unknown and custom (``__c``) fields, relationship c
 ``Owner.Name`` and ``attributes`` stay in ``raw``, which is the original record unchanged.
 
 A record is rejected when it has no usable Id, when a date, datetime or number field it maps
-cannot be parsed, or when PostgreSQL could not store it (NUL characters, ...). Recoverable oddities
+cannot be parsed, when PostgreSQL could not store it (NUL characters, ...), when an Id or an
+indexed label (``label`` columns: status, lead source) is longer than
+:data:`~revops.ingest.limits.MAX_KEY_LENGTH` characters (a btree index entry must fit in a
+page: one such value used to fail its whole file), or when a date or timestamp lies outside the
+plausible years of :class:`~revops.ingest.limits.Limits`. Recoverable oddities
 are stored and *flagged* (counted per field in ``ingest_batches.details``): a date given as a
 datetime, an unparseable boolean (stored NULL), an unusable lookup Id (stored NULL).
 """
@@ -19,12 +23,14 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from revops.ingest import ids, values
+from revops.ingest.limits import DEFAULT, MAX_KEY_LENGTH, Limits
 from revops.ingest.objects import TABLE_OF
 from revops.ingest.rawjson import Unstorable, to_json
 
 PG_TYPES = {
     "id": "text",
     "text": "text",
+    "label": "text",  # text in an index: at most MAX_KEY_LENGTH characters
     "bool": "boolean",
     "number": "numeric",
     "date": "date",
@@ -115,8 +121,8 @@ SPECS: dict[str, TableSpec] = {
                 Column("last_name", "text", ("LastName",)),
                 Column("company", "text", ("Company",)),
                 Column("email", "text", ("Email",)),
-                Column("status", "text", ("Status",)),
-                Column("lead_source", "text", ("LeadSource",)),
+                Column("status", "label", ("Status",)),
+                Column("lead_source", "label", ("LeadSource",)),
                 Column("is_converted", "bool", ("IsConverted",)),
                 Column("converted_date", "date", ("ConvertedDate",)),
                 Column("converted_opportunity_id", "id", ("ConvertedOpportunityId",)),
@@ -180,8 +186,8 @@ SPECS: dict[str, TableSpec] = {
                 Column("history_id", "id", ("Id",)),
                 Column("lead_id", "id", ("LeadId",)),
                 Column("changed_at", "datetime", ("CreatedDate",)),
-                Column("old_status", "text", ("OldValue",)),
-                Column("new_status", "text", ("NewValue",)),
+                Column("old_status", "label", ("OldValue",)),
+                Column("new_status", "label", ("NewValue",)),
                 Column("history_source", "const", ()),
                 Column("system_modstamp", "datetime", ("SystemModstamp",)),
                 Column("is_deleted", "bool", ("IsDeleted",)),
@@ -281,14 +287,26 @@ def _id_value(value: object, tree: TreeScope | None, out: Row) -> str | None:
     return ids.normalise_id(value)
 
 
-def map_record(record: Mapping[str, Any], object_type: str, tree: TreeScope | None) -> Outcome:
-    """Map one record of a known object type; raises nothing for any JSON input."""
+def _too_long(name: str, text: str) -> Reject:
+    what = "Id" if name.lower().endswith("id") else "value"
+    return Reject(f"{what} too long in {name}: {len(text)} characters (max {MAX_KEY_LENGTH})")
+
+
+def map_record(
+    record: Mapping[str, Any],
+    object_type: str,
+    tree: TreeScope | None,
+    limits: Limits = DEFAULT,
+) -> Outcome:
+    """Map one record of a known object type; raises nothing for any JSON input nested no
+    deeper than the record limit (the pipeline checks that first)."""
     table = TABLE_OF[object_type]
     spec = SPECS[table]
     row = Row(table, (), "")
     out: list[Any] = [None] * len(spec.columns)  # absent or blank: NULL for every kind
     reference_id = _reference_id(record)
     id_tree = tree if reference_id is not None else None
+    min_year, max_year = limits.min_year, limits.max_year
     for index, kind, candidates, default in _plan(table, tuple(record)):
         name, value = default, None
         for candidate in candidates:
@@ -301,6 +319,11 @@ def map_record(record: Mapping[str, Any], object_type: str, tree: TreeScope | No
         try:
             if kind == "text":
                 out[index] = value if isinstance(value, str) else values.parse_text(value)
+            elif kind == "label":
+                label = value if isinstance(value, str) else values.parse_text(value)
+                if label is not None and len(label) > MAX_KEY_LENGTH:
+                    return _too_long(name, label)
+                out[index] = label
             elif kind == "id":
                 parsed = _id_value(value, id_tree, row)
                 if index == 0 and parsed is None:
@@ -310,9 +333,14 @@ def map_record(record: Mapping[str, Any], object_type: str, tree: TreeScope | No
                         return Reject("no usable Id")
                 elif parsed is None and not values.is_blank(value):
                     row.flags.append(f"unusable_id:{name}")
+                if parsed is not None and len(parsed) > MAX_KEY_LENGTH:
+                    return _too_long(name, parsed)
                 out[index] = parsed
             elif kind == "datetime":
-                out[index] = values.parse_datetime(value)
+                moment = values.parse_datetime(value)
+                if moment is not None and not min_year <= moment.year <= max_year:
+                    return _implausible("datetime", name, value, limits)
+                out[index] = moment
             elif kind == "bool":
                 try:
                     out[index] = values.parse_bool(value)
@@ -323,6 +351,8 @@ def map_record(record: Mapping[str, Any], object_type: str, tree: TreeScope | No
                 parsed_date, from_datetime = values.parse_date(value)
                 if from_datetime:
                     row.flags.append(f"date_from_datetime:{name}")
+                if parsed_date is not None and not min_year <= parsed_date.year <= max_year:
+                    return _implausible("date", name, value, limits)
                 out[index] = parsed_date
             elif kind == "number":
                 out[index] = values.parse_number(value)
@@ -342,6 +372,13 @@ def map_record(record: Mapping[str, Any], object_type: str, tree: TreeScope | No
         return Reject(f"unstorable value: {exc}")
     row.values = tuple(out)
     return row
+
+
+def _implausible(label: str, name: str, value: object, limits: Limits) -> Reject:
+    return Reject(
+        f"implausible {label} in {name}: {_short(value)}"
+        f" (outside the years {limits.min_year}-{limits.max_year})"
+    )
 
 
 def _reference_id(record: Mapping[str, Any]) -> str | None:

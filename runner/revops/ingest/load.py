@@ -17,11 +17,19 @@ row (``history_source = 'ingest'``, ``changed_at`` = the record's LastModifiedDa
 SystemModstamp, else the load time; ``history_id`` derived from lead, time and statuses). A
 lead's first load adds none.
 
+A file that cannot be loaded at all (a database error, a bug: any exception) rolls back as a
+whole and is recorded as one entry: its batch is closed ``failed`` with the error, one
+``load_errors`` row says why (so records in = loaded + rejected + skipped and rejected = its
+``load_errors`` rows hold for every batch), and the next file is loaded. Only an interrupt
+(Ctrl-C) or a lost connection ends the invocation; a batch it leaves ``running`` is found by
+``revops ingest --retry-failed`` (:mod:`revops.ingest.retry`) and by ``revops check``.
+
 Values only ever travel as COPY data or query parameters; names are ``sql.Identifier``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -39,6 +47,7 @@ from psycopg.pq import Format
 
 from revops.ingest import fields, sources
 from revops.ingest.ahead import Ahead
+from revops.ingest.limits import DEFAULT, Limits
 from revops.ingest.pipeline import Item, Loaded, Options, Processor, Rejected, Skipped, Tally
 from revops.ingest.rawjson import clean_text, quarantine_text
 
@@ -246,9 +255,11 @@ class Loader:
         *,
         object_type: str | None = None,
         progress: Callable[[str], None] | None = None,
+        limits: Limits = DEFAULT,
     ) -> None:
         self.conn = conn
         self.object_type = object_type
+        self.limits = limits
         self.progress = progress or (lambda _message: None)
         self._staged: dict[str, int] = {}
         self._upserts = {t: upsert_sql(spec) for t, spec in fields.SPECS.items()}
@@ -257,11 +268,14 @@ class Loader:
         _create_staging(conn)
 
     # batches
-    def _open_batch(self, source: str) -> int:
+    def _open_batch(self, source: str, origin: dict[str, Any] | None = None) -> int:
+        """A ``running`` batch; ``details`` says which session loads it (a batch whose session
+        is gone was interrupted) and how to load the source again (``origin``)."""
         row = self.conn.execute(
-            "INSERT INTO crm.ingest_batches (source_name, source_shape) VALUES (%s, 'reading')"
-            " RETURNING batch_id",
-            (clean_text(source),),
+            "INSERT INTO crm.ingest_batches (source_name, source_shape, details)"
+            " VALUES (%s, 'reading', jsonb_build_object('backend_pid', pg_backend_pid())"
+            " || %s::jsonb) RETURNING batch_id",
+            (clean_text(source), json.dumps(origin or {})),
         ).fetchone()
         if row is None:  # pragma: no cover - INSERT ... RETURNING always returns a row
             raise RuntimeError("ingest_batches insert returned nothing")
@@ -289,10 +303,15 @@ class Loader:
 
     # one source
     def load_stream(
-        self, stream: BinaryIO, source: str, options: Options, ahead: Ahead | None = None
+        self,
+        stream: BinaryIO,
+        source: str,
+        options: Options,
+        ahead: Ahead | None = None,
+        origin: dict[str, Any] | None = None,
     ) -> FileResult:
-        batch_id = self._open_batch(source)
-        result = FileResult(source, batch_id, "reading")
+        batch_id = self._open_batch(source, origin)
+        result = FileResult(source, batch_id, "reading", details=dict(origin or {}))
         processor = ahead.processor if ahead is not None else Processor(stream, options)
         try:
             self._stage(ahead if ahead is not None else processor, source, result)
@@ -300,18 +319,34 @@ class Loader:
             with self.conn.transaction():
                 self._apply(batch_id, result)
                 self._finish(processor.tally, result, processor.reader.info.sha256)
-        except (psycopg.Error, OSError) as exc:
-            log.error("%s: not loaded: %s", source, exc)
-            result.status = "failed"
-            result.rejected += 1
-            result.reject_reasons["file not loaded"] = 1
-            result.details["error"] = clean_text(str(exc))[:2000]
-            self.conn.execute(
-                "UPDATE crm.ingest_batches SET batch_status = 'failed', details = %s::jsonb,"
-                " finished_at = now() WHERE batch_id = %s",
-                (json.dumps(result.details), batch_id),
-            )
+        except Exception as exc:  # noqa: BLE001 - one file must never stop the others
+            self._fail(result, exc, processor.tally)
+        except BaseException as exc:  # Ctrl-C: close the batch if the server still answers
+            with contextlib.suppress(Exception):
+                self._fail(result, exc, processor.tally)
+            raise
         return result
+
+    def _fail(self, result: FileResult, exc: BaseException, tally: Tally) -> None:
+        """Close the batch of a file that was not loaded (nothing of it was): one entry,
+        rejected, with the error in ``load_errors`` and ``details``."""
+        error = clean_text(f"{type(exc).__name__}: {exc}".strip())[:2000]
+        log.error("%s: not loaded: %s", result.source, error)
+        result.status = "failed"
+        result.shape = tally.shape if tally.shape != "empty" else result.shape
+        result.records_in, result.loaded, result.rejected, result.skipped = 1, 0, 1, 0
+        result.inserted = result.updated = result.unchanged = result.status_changes = 0
+        result.reject_reasons = {"file not loaded": 1}
+        result.rejected_positions = [None]
+        result.details.update({"error": error, "records_read": tally.records_in})
+        with self.conn.transaction():
+            self.conn.execute(
+                "INSERT INTO crm.load_errors"
+                " (batch_id, source_name, record_position, object_type, reason, raw_text)"
+                " VALUES (%s, %s, NULL, NULL, %s, '')",
+                (result.batch_id, clean_text(result.source), f"file not loaded: {error}"),
+            )
+            self._close_batch(result, None, [])
 
     def _stage(self, processor: Iterable[Item], source: str, result: FileResult) -> None:
         self.conn.execute(
@@ -439,7 +474,15 @@ class Loader:
 
     # reading ahead
     def _options(self, work: sources.FileWork) -> Options:
-        return Options(self.object_type, work.step_type, work.scope)
+        return Options(self.object_type, work.step_type, work.scope, self.limits)
+
+    def _origin(self, work: sources.FileWork) -> dict[str, Any]:
+        """What :mod:`revops.ingest.retry` needs to load this file again."""
+        return {
+            "source_path": None if work.path is None else clean_text(str(work.path)),
+            "step_type": work.step_type,
+            "object_type": self.object_type,
+        }
 
     def _start_read_ahead(self) -> None:
         """Open the next file of :meth:`load` and start reading it (files only, not stdin)."""
@@ -482,13 +525,25 @@ class Loader:
 
                 stream = sys.stdin.buffer
             else:
-                stream = stack.enter_context(work.path.open("rb"))
+                try:
+                    stream = stack.enter_context(work.path.open("rb"))
+                except OSError as exc:  # gone or unreadable since it was listed
+                    result = FileResult(
+                        work.display,
+                        self._open_batch(work.display, self._origin(work)),
+                        "unreadable",
+                        details=self._origin(work),
+                    )
+                    self._fail(result, exc, Tally())
+                    return result
             ahead = read_ahead.ahead if read_ahead is not None else None
-            return self.load_stream(stream, work.display, self._options(work), ahead)
+            options = self._options(work)
+            return self.load_stream(stream, work.display, options, ahead, self._origin(work))
 
     def load_plan(self, plan: sources.PlanWork) -> list[FileResult]:
         """The plan's batch (missing files quarantined), then each of its data files."""
-        batch_id = self._open_batch(plan.display)
+        origin = {"source_path": clean_text(str(plan.path.resolve())), "plan": True}
+        batch_id = self._open_batch(plan.display, {**origin, "object_type": self.object_type})
         plan_result = FileResult(plan.display, batch_id, "sf_tree_plan")
         results = []
         defined: set[str] = set()
@@ -500,35 +555,40 @@ class Loader:
             if result.tally is not None:
                 defined |= result.tally.refs_defined
                 used |= result.tally.refs_used
-        with self.conn.transaction():
-            for missing in plan.missing:
-                self.conn.execute(
-                    "INSERT INTO crm.load_errors"
-                    " (batch_id, source_name, record_position, object_type, reason, raw_text)"
-                    " VALUES (%s, %s, NULL, %s, %s, %s)",
-                    (
-                        batch_id,
-                        clean_text(plan.display),
-                        missing.step_type,
-                        clean_text(f"plan names a missing file: {missing.name}"),
-                        quarantine_text(missing.step),
-                    ),
+        try:
+            with self.conn.transaction():
+                for missing in plan.missing:
+                    self.conn.execute(
+                        "INSERT INTO crm.load_errors"
+                        " (batch_id, source_name, record_position, object_type, reason, raw_text)"
+                        " VALUES (%s, %s, NULL, %s, %s, %s)",
+                        (
+                            batch_id,
+                            clean_text(plan.display),
+                            missing.step_type,
+                            clean_text(f"plan names a missing file: {missing.name}"),
+                            quarantine_text(missing.step),
+                        ),
+                    )
+                    plan_result.rejected_positions.append(None)
+                plan_result.records_in = plan_result.rejected = len(plan.missing)
+                plan_result.reject_reasons = (
+                    {"plan names a missing file": len(plan.missing)} if plan.missing else {}
                 )
-                plan_result.rejected_positions.append(None)
-            plan_result.records_in = plan_result.rejected = len(plan.missing)
-            plan_result.reject_reasons = (
-                {"plan names a missing file": len(plan.missing)} if plan.missing else {}
-            )
-            plan_result.details = {
-                "steps": len(plan.steps),
-                "files_loaded": [w.display for w in plan.files],
-                "missing_files": [m.name for m in plan.missing],
-                "already_loaded": plan.already_loaded,
-                "file_batches": [r.batch_id for r in results],
-                "refs_unresolved": sorted(used - defined)[:1000],
-            }
-            plan_result.status = "succeeded"
-            self._close_batch(plan_result, _sha256(plan.path), [])
+                plan_result.details = {
+                    **origin,
+                    "object_type": self.object_type,
+                    "steps": len(plan.steps),
+                    "files_loaded": [w.display for w in plan.files],
+                    "missing_files": [m.name for m in plan.missing],
+                    "already_loaded": plan.already_loaded,
+                    "file_batches": [r.batch_id for r in results],
+                    "refs_unresolved": sorted(used - defined)[:1000],
+                }
+                plan_result.status = "succeeded"
+                self._close_batch(plan_result, _sha256(plan.path), [])
+        except Exception as exc:  # noqa: BLE001 - as for a file (see load_stream)
+            self._fail(plan_result, exc, Tally())
         return [plan_result, *results]
 
     def load(self, work: Sequence[sources.Work]) -> list[FileResult]:

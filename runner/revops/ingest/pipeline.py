@@ -2,7 +2,9 @@
 was lost: ``records_in = loaded + rejected + skipped`` for every file.
 
 No database here: :mod:`revops.ingest.load` consumes :func:`process`, and the unit tests drive
-it directly with hostile input.
+it directly with hostile input. Nothing a record holds can raise out of here: a record nested
+deeper than the limit is quarantined as "value nested too deep", and any other exception while
+mapping one record quarantines that record ("could not map record: ...") and the file goes on.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from revops.ingest import fields
+from revops.ingest.limits import DEFAULT, Limits, depth_exceeds
 from revops.ingest.objects import TABLE_OF, canonical_type, type_from_id
 from revops.ingest.rawjson import quarantine_text
 from revops.ingest.reader import Bad, Candidate, Reader
@@ -71,11 +74,20 @@ class Options:
     object_type: str | None = None  # --object: for envelopes that carry no type
     step_type: str | None = None  # the sobject of the tree plan step naming this file
     scope: str = "<stdin>"  # the export a tree file belongs to (see revops.ingest.ids)
+    limits: Limits = DEFAULT
 
 
 def _reason_key(reason: str) -> str:
     """Reasons grouped for the summary: drop the value quoted after the field name."""
-    return reason.split(": ", 1)[0] if reason.startswith("unparseable") else reason
+    grouped = (
+        "unparseable",
+        "implausible",
+        "invalid JSON:",
+        "value nested",
+        "Id too long",
+        "value too long",
+    )
+    return reason.split(": ", 1)[0] if reason.startswith(grouped) else reason
 
 
 def _type_of(record: dict[str, Any], stream: str | None, options: Options) -> str | None:
@@ -98,10 +110,11 @@ class Processor:
     """Iterate :class:`Loaded` and :class:`Rejected` items of one source; ``tally`` as it goes."""
 
     def __init__(self, source: BinaryIO, options: Options) -> None:
-        self.reader = Reader(source)
+        self.reader = Reader(source, options.limits)
         self.options = options
         self.tally = Tally()
         self._tree = fields.TreeScope(options.scope)
+        self._max_depth = options.limits.max_depth
 
     def __iter__(self) -> Iterator[Item]:
         for entry in self.reader:
@@ -112,8 +125,14 @@ class Processor:
                 )
                 yield self._reject(entry.position, None, entry.reason, entry.raw_text)
             else:
-                yield self._one(entry)
+                try:  # inline, not a helper: this runs once per record
+                    item = self._one(entry)
+                except Exception as exc:  # noqa: BLE001 - one record must never stop its file
+                    item = self._unmappable(entry, exc)
+                yield item
         self.tally.shape = self._shape()
+        if self.reader.removed_too_deep:  # cut out of the document (see revops.ingest.guard)
+            self.tally.flags["document_nested_too_deep"] += self.reader.removed_too_deep
 
     def _reject(
         self, position: int | None, object_type: str | None, reason: str, raw_text: str
@@ -122,10 +141,24 @@ class Processor:
         self.tally.reject_reasons[_reason_key(reason)] += 1
         return Rejected(position, object_type, reason, raw_text)
 
+    def _unmappable(self, entry: Candidate, exc: Exception) -> Item:
+        """What :meth:`_one` raised quarantines the record, not the file (``_one`` counts the
+        record in first, and loaded/skipped only after everything that can raise)."""
+        reason = f"could not map record: {type(exc).__name__}: {str(exc)[:200]}"
+        return self._reject(entry.position, None, reason, quarantine_text(entry.value))
+
     def _one(self, entry: Candidate) -> Item:
         tally = self.tally
         tally.records_in += 1
         record = entry.value
+        if entry.maybe_deep and depth_exceeds(record, self._max_depth):
+            hint = (
+                _type_of(record, entry.stream, self.options)
+                if isinstance(record, dict)
+                else canonical_type(entry.stream) or canonical_type(self.options.object_type)
+            )
+            reason = f"value nested too deep: more than {self._max_depth} levels"
+            return self._reject(entry.position, hint, reason, quarantine_text(record))
         if not isinstance(record, dict):
             hint = canonical_type(entry.stream) or canonical_type(self.options.object_type)
             return self._reject(entry.position, hint, "not an object", quarantine_text(record))
@@ -146,7 +179,7 @@ class Processor:
             tally.skipped += 1
             tally.skipped_types[object_type] += 1
             return Skipped(entry.position, object_type)
-        outcome = fields.map_record(record, object_type, self._tree)
+        outcome = fields.map_record(record, object_type, self._tree, self.options.limits)
         if isinstance(outcome, fields.Row):
             tally.loaded += 1
             if outcome.flags:

@@ -116,15 +116,37 @@ def _walk(value: object, out: list[str], depth: int) -> None:
         raise Unstorable(f"not a JSON value: {type(value).__name__}")
 
 
+QUARANTINE_DEPTH = 32
+
+
 def quarantine_text(value: object) -> str:
-    """Best-effort text of anything for ``load_errors.raw_text`` (never raises)."""
+    """Best-effort text of anything for ``load_errors.raw_text`` (never raises).
+
+    A value too deep for :func:`json.dumps` is shown down to ``QUARANTINE_DEPTH`` levels, with
+    ``"..."`` where deeper arrays and objects were."""
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
-    except (ValueError, RecursionError):
-        return repr(value)[:100_000].replace("\x00", "\\x00")
+    except RecursionError:
+        value = _shallow(value, QUARANTINE_DEPTH)
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:
+        return clean_text(repr(value)[:100_000])
     if not _encodable(text):
         text = json.dumps(value, ensure_ascii=True, default=str)
     return text
+
+
+def _shallow(value: object, depth: int) -> object:
+    """``value`` with what nests deeper than ``depth`` levels replaced by ``"..."``."""
+    if isinstance(value, dict):
+        if depth <= 0:
+            return "{...}"
+        return {str(k): _shallow(v, depth - 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        if depth <= 0:
+            return "[...]"
+        return [_shallow(v, depth - 1) for v in value]
+    return value
 
 
 def clean_text(text: str) -> str:

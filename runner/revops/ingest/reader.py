@@ -5,14 +5,23 @@
   **JSON Lines**, read line by line (a bad line is one bad entry, the rest still load); ``{``
   spanning lines means **JSON documents** (one, or several concatenated), walked with ijson
   events so ``records`` / ``result.records`` stream record by record; anything else is not JSON.
+- UTF-16 and UTF-32 (with or without a BOM, recognised as :func:`json.detect_encoding`
+  does) are transcoded to UTF-8 on the fly; a UTF-8 BOM is dropped.
 - Every byte read is hashed (sha256), including what follows a parse error.
 - Numbers are parsed as exact decimals; ``NaN``/``Infinity`` are not JSON.
+- Nesting is bounded (see :mod:`revops.ingest.limits`): what ijson parses goes through a
+  :class:`~revops.ingest.guard.DepthGuard` first, which cuts whatever nests deeper than
+  ``DOCUMENT_MAX_DEPTH`` out of the bytes (replaced by a placeholder string) before ijson can
+  spend memory on it; a record that may nest deeper than the record limit (any record read
+  after the document went that deep) is marked ``maybe_deep`` for the pipeline to check.
 
-Positions: the line number for JSON Lines, else the 1-based ordinal of the record in the file.
+Positions: the 1-based ordinal of the entry (a record, or something unreadable in its place) in
+the file, whatever the layout (JSON Lines, a one-line REST page, an array of pages, ...).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import json
@@ -25,6 +34,8 @@ from typing import Any, BinaryIO
 import ijson
 
 from revops.ingest import detect
+from revops.ingest.guard import DepthGuard
+from revops.ingest.limits import DEFAULT, DOCUMENT_MAX_DEPTH, Limits
 from revops.ingest.rawjson import clean_text
 
 SNIFF_LIMIT = 1 << 20
@@ -40,6 +51,7 @@ class Candidate:
     position: int
     value: Any
     stream: str | None = None
+    maybe_deep: bool = False  # may nest deeper than the record limit: the pipeline checks
 
 
 @dataclass
@@ -63,16 +75,16 @@ class ReadInfo:
     claimed_total: int | None = None  # totalSize as written (never trusted)
     sha256: str = ""
     bytes_read: int = 0
+    encoding: str = "utf-8"  # as found; anything else was transcoded to UTF-8
 
 
-class HashingStream(io.RawIOBase):
-    """Reads from ``source`` and hashes every byte; :meth:`drain` hashes the unread rest."""
+class _Stream(io.RawIOBase):
+    """A raw stream with push-back; a :class:`DepthGuard`, once set, sees every byte read."""
 
-    def __init__(self, source: BinaryIO) -> None:
-        self._source = source
-        self.digest = hashlib.sha256()
-        self.size = 0
+    def __init__(self) -> None:
         self._prefix = b""
+        self._ready = b""  # what the guard let through, not yet read
+        self.guard: DepthGuard | None = None
 
     def readable(self) -> bool:
         return True
@@ -80,43 +92,90 @@ class HashingStream(io.RawIOBase):
     def push_back(self, data: bytes) -> None:
         self._prefix = data + self._prefix
 
+    def _fill(self, size: int) -> bytes:
+        raise NotImplementedError
+
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        if self._prefix:
-            count = min(len(view), len(self._prefix))
-            view[:count] = self._prefix[:count]
-            self._prefix = self._prefix[count:]
-            return count
-        data = self._source.read(len(view))
-        if not data:
-            return 0
-        self.digest.update(data)
-        self.size += len(data)
+        while not self._ready:
+            if self._prefix:  # at most BUFFER at a time: the guard's work grows with its input
+                data, self._prefix = self._prefix[:BUFFER], self._prefix[BUFFER:]
+            else:
+                data = self._fill(max(len(view), BUFFER))
+            if not data:
+                return 0
+            self._ready = data if self.guard is None else self.guard.feed(data)
+        data = self._ready[: len(view)]
+        self._ready = self._ready[len(data) :]
         view[: len(data)] = data
         return len(data)
 
+
+class HashingStream(_Stream):
+    """Reads from ``source`` and hashes every byte; :meth:`drain` hashes the unread rest."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        super().__init__()
+        self._source = source
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def _fill(self, size: int) -> bytes:
+        data = self._source.read(size)
+        if data:
+            self.digest.update(data)
+            self.size += len(data)
+        return data
+
     def drain(self) -> None:
-        self._prefix = b""
+        self._prefix = self._ready = b""
         while chunk := self._source.read(BUFFER):
             self.digest.update(chunk)
             self.size += len(chunk)
+
+
+class Utf8Stream(_Stream):
+    """UTF-16/32 bytes from ``source`` as UTF-8 (undecodable bytes become U+FFFD)."""
+
+    def __init__(self, source: _Stream, encoding: str) -> None:
+        super().__init__()
+        self._source = source
+        self._decoder = codecs.getincrementaldecoder(encoding)("replace")
+        self._pending = b""
+        self._done = False
+
+    def _fill(self, size: int) -> bytes:
+        while not self._pending and not self._done:
+            data = self._source.read(BUFFER)
+            self._done = not data
+            self._pending = self._decoder.decode(data or b"", final=self._done).encode("utf-8")
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def loads(data: bytes | str) -> Any:
-    return json.loads(data, parse_float=Decimal, parse_constant=_reject_constant)
+    """:func:`json.loads` with exact decimals, through one decoder (not one per call)."""
+    if isinstance(data, bytes | bytearray):
+        data = data.decode(json.detect_encoding(data), "surrogatepass")
+    return _DECODER.decode(data)
 
 
 class Reader:
     """Iterate the entries of one source; ``info`` is complete once iteration ends."""
 
-    def __init__(self, source: BinaryIO) -> None:
+    def __init__(self, source: BinaryIO, limits: Limits = DEFAULT) -> None:
         self.info = ReadInfo()
         self._hashing = HashingStream(source)
         self._position = 0
+        self._max_depth = limits.max_depth
+        self._guard: DepthGuard | None = None
 
     def __iter__(self) -> Iterator[Entry]:
         try:
@@ -127,8 +186,21 @@ class Reader:
             self.info.bytes_read = self._hashing.size
 
     # -- dispatch -----------------------------------------------------------------------------
-    def _read(self) -> Iterator[Entry]:
+    def _open(self) -> _Stream:
+        """The stream to parse: the file itself, or its UTF-16/32 text as UTF-8."""
         raw = self._hashing
+        start = raw.read(BUFFER)
+        while 0 < len(start) < 4 and (more := raw.read(BUFFER)):
+            start += more
+        raw.push_back(start)
+        encoding = json.detect_encoding(start[:4]) if start else "utf-8"
+        if encoding in ("utf-8", "utf-8-sig"):
+            return raw
+        self.info.encoding = encoding
+        return Utf8Stream(raw, encoding)
+
+    def _read(self) -> Iterator[Entry]:
+        raw = self._open()
         head = b""
         while True:  # up to the first line with content (or SNIFF_LIMIT bytes, or the end)
             chunk = raw.read(BUFFER)
@@ -157,12 +229,14 @@ class Reader:
                 pass
         if stripped[:1] == b"[":
             self.info.reader = "json_array"
+            raw.guard = self._guard = DepthGuard(DOCUMENT_MAX_DEPTH)
             yield from self._array(stream)
         elif complete:
             self.info.reader = "jsonl"
             yield from self._jsonl(stream)
         elif stripped[:1] == b"{":
             self.info.reader = "json_document"
+            raw.guard = self._guard = DepthGuard(DOCUMENT_MAX_DEPTH)
             yield from self._documents(stream)
         else:
             self.info.reader = "not_json"
@@ -172,8 +246,12 @@ class Reader:
         self._position += 1
         return self._position
 
-    def _emit(self, value: Any, position: int | None = None) -> Iterator[Entry]:
-        """Unwrap one top-level value into its records."""
+    def _maybe_deep(self) -> bool:
+        """Whether a record read so far through ijson may nest deeper than the record limit."""
+        return self._guard is not None and self._guard.deepest > self._max_depth
+
+    def _emit(self, value: Any, line: bool = False, deep: bool = False) -> Iterator[Entry]:
+        """Unwrap one top-level value (a JSON Lines ``line`` or not) into its records."""
         unwrapped = detect.unwrap(value)
         self.info.kinds[unwrapped.kind] += 1
         if unwrapped.protocol:
@@ -181,18 +259,21 @@ class Reader:
             return
         if unwrapped.error is not None:
             yield Bad(  # a whole-document error has no record position
-                position,
+                self._next_position() if line else None,
                 f"sf CLI error envelope: {unwrapped.error}",
                 _text(value),
             )
             return
         if isinstance(value, dict) and isinstance(value.get("totalSize"), int):
             self.info.claimed_total = (self.info.claimed_total or 0) + value["totalSize"]
+        guard = self._guard
+        deep = deep or (guard is not None and guard.deepest > self._max_depth)
         for record in unwrapped.records:
-            yield Candidate(position or self._next_position(), record, unwrapped.stream)
+            yield Candidate(self._next_position(), record, unwrapped.stream, deep)
 
     # -- JSON Lines ---------------------------------------------------------------------------
     def _jsonl(self, stream: BinaryIO) -> Iterator[Entry]:
+        limit = self._max_depth
         for number, line in enumerate(stream, start=1):
             if number == 1 and line.startswith(_BOM):
                 line = line[len(_BOM) :]
@@ -200,11 +281,18 @@ class Reader:
                 continue
             try:
                 value = loads(line)
-            except (ValueError, RecursionError) as exc:
-                text = clean_text(line.decode("utf-8", "replace").rstrip("\r\n"))
-                yield Bad(number, f"invalid JSON: {_reason(exc)}", text)
+            except RecursionError:
+                text = clean_text(line[:2000].decode("utf-8", "replace").rstrip("\r\n"))
+                yield Bad(self._next_position(), _too_deep(limit, number), text)
                 continue
-            yield from self._emit(value, number)
+            except ValueError as exc:
+                text = clean_text(line.decode("utf-8", "replace").rstrip("\r\n"))
+                reason = f"invalid JSON: {_reason(exc)} (line {number})"
+                yield Bad(self._next_position(), reason, text)
+                continue
+            # a line nests at most as deep as it has opening brackets (strings included)
+            deep = line.count(b"[") + line.count(b"{") > limit
+            yield from self._emit(value, line=True, deep=deep)
 
     # -- a top-level array --------------------------------------------------------------------
     def _array(self, stream: BinaryIO) -> Iterator[Entry]:
@@ -224,8 +312,9 @@ class Reader:
             first = False
             if detect.is_page(item):
                 self.info.kinds[detect.page_kind(item)] += 1
+                deep = self._maybe_deep()
                 for record in item["records"]:
-                    yield Candidate(self._next_position(), record)
+                    yield Candidate(self._next_position(), record, None, deep)
             else:
                 if not self.info.kinds:
                     self.info.kinds["bulk_json_array"] += 1
@@ -242,11 +331,13 @@ class Reader:
         self.info.kinds["sf_tree_plan"] += 1
 
     def _broken(self, exc: BaseException) -> Bad:
-        return Bad(
-            self._position + 1,
-            f"invalid JSON after record {self._position}: {_reason(exc)}",
-            "",
-        )
+        reason = f"invalid JSON after record {self._position}: {_reason(exc)}"
+        return Bad(self._next_position(), reason, "")
+
+    @property
+    def removed_too_deep(self) -> int:
+        """Containers nested deeper than DOCUMENT_MAX_DEPTH, cut out before parsing."""
+        return self._guard.removed if self._guard is not None else 0
 
     # -- JSON documents (objects), streamed through ijson events --------------------------
     def _documents(self, stream: BinaryIO) -> Iterator[Entry]:
@@ -274,7 +365,7 @@ class Reader:
             if key == "records" and value_event == "start_array":
                 streamed = True
                 for record in _array_items(events):
-                    yield Candidate(self._next_position(), record)
+                    yield Candidate(self._next_position(), record, None, self._maybe_deep())
             elif key == "result" and value_event == "start_map":
                 result: dict[str, Any] = {}
                 for _p2, event2, key2 in events:
@@ -284,7 +375,7 @@ class Reader:
                     if key2 == "records" and value_event2 == "start_array":
                         streamed = True
                         for record in _array_items(events):
-                            yield Candidate(self._next_position(), record)
+                            yield Candidate(self._next_position(), record, None, self._maybe_deep())
                     else:
                         result[key2] = _build(events, value_event2, value2)
                 meta[key] = result
@@ -334,6 +425,10 @@ def _text(value: Any) -> str:
     from revops.ingest.rawjson import quarantine_text
 
     return quarantine_text(value)
+
+
+def _too_deep(limit: int, line: int) -> str:
+    return f"value nested too deep: more than {limit} levels (line {line})"
 
 
 def _reason(exc: BaseException) -> str:

@@ -5,8 +5,13 @@
 - A directory is walked recursively in name order. Within one directory, each sf tree plan
   (``[{"sobject", "files", ...}]``) is loaded through its plan: its data files in step order,
   each file once even when several plans name it. The directory's other files are then loaded
-  one by one. Files whose first non-blank byte is not ``{`` or ``[`` (READMEs, CSVs) are listed
-  as ignored; a file named explicitly is always read (and quarantined if it is not JSON).
+  one by one. Only regular files are opened (a named pipe would block for ever): other entries
+  (FIFOs, sockets, devices) and files whose first non-blank character is not ``{`` or ``[``
+  (READMEs, CSVs) are listed as ignored, with the reason. The first character is read in the
+  file's encoding (UTF-8, or UTF-16/32 with or without a BOM). An ignored entry named like an
+  export (``.json``, ``.jsonl``, ``.ndjson``) is listed in ``looks_like_export`` too (the CLI
+  then exits non-zero), and so is a non-regular entry named explicitly. A regular file named
+  explicitly is always read (and quarantined if it is not JSON).
 - A plan naming a missing file reports it (one quarantined entry) and loads the rest.
 - The tree scope of a file (see :mod:`revops.ingest.ids`) is its directory.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +31,7 @@ from revops.ingest import detect
 
 PLAN_MAX_BYTES = 4 << 20
 _GLOB_CHARS = frozenset("*?[")
+EXPORT_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".jsonlines"})
 
 
 @dataclass(frozen=True)
@@ -60,15 +67,45 @@ class Expansion:
     work: list[Work] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # ignored path -> why
+    looks_like_export: list[str] = field(default_factory=list)  # ignored, yet named like data
+
+    def ignore(self, path: Path, reason: str, explicit: bool = False) -> None:
+        self.ignored.append(str(path))
+        self.reasons[str(path)] = reason
+        if explicit or path.suffix.lower() in EXPORT_SUFFIXES:
+            self.looks_like_export.append(str(path))
+
+
+def not_regular(path: Path) -> str | None:
+    """Why ``path`` is not a regular file to open (following symlinks), or None when it is."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in (
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return f"not a regular file: {kind}"
+    return "not a regular file"
 
 
 def _first_byte(path: Path) -> bytes:
+    """The first non-blank character of a regular file, as one ASCII byte (b"" if none)."""
     try:
         with path.open("rb") as fh:
-            head = fh.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+            head = fh.read(4096)
     except OSError:
         return b""
-    return head[:1]
+    encoding = json.detect_encoding(head[:4]) if head else "utf-8"
+    text = head.decode(encoding, "ignore").lstrip(" \t\r\n")
+    return text[:1].encode("utf-8", "replace")
 
 
 def read_plan(path: Path) -> list[dict[str, Any]] | None:
@@ -84,7 +121,8 @@ def read_plan(path: Path) -> list[dict[str, Any]] | None:
     return value if detect.is_plan(value) else None
 
 
-def _plan_work(path: Path, steps: list[dict[str, Any]], seen: set[Path]) -> PlanWork:
+def plan_work(path: Path, steps: list[dict[str, Any]], seen: set[Path]) -> PlanWork:
+    """The plan's data files (each once: ``seen`` holds files already loaded) and missing ones."""
     plan = PlanWork(path, str(path), steps)
     base = path.resolve().parent
     for step in steps:
@@ -115,9 +153,13 @@ def _walk_directory(root: Path, seen: set[Path], out: Expansion) -> None:
         data: list[Path] = []
         for name in names:
             path = here / name
+            problem = not_regular(path)
+            if problem is not None:
+                out.ignore(path, problem)
+                continue
             first = _first_byte(path)
             if first not in (b"{", b"["):
-                out.ignored.append(str(path))
+                out.ignore(path, "not JSON")
                 continue
             steps = read_plan(path) if first == b"[" else None
             if steps is not None:
@@ -126,7 +168,7 @@ def _walk_directory(root: Path, seen: set[Path], out: Expansion) -> None:
                 data.append(path)
         for path, steps in plans:
             seen.add(path.resolve())
-            out.work.append(_plan_work(path, steps, seen))
+            out.work.append(plan_work(path, steps, seen))
         for path in data:
             _add_file(path, seen, out)
 
@@ -138,7 +180,7 @@ def _add_file(path: Path, seen: set[Path], out: Expansion) -> None:
     seen.add(resolved)
     steps = read_plan(path)
     if steps is not None:
-        out.work.append(_plan_work(path, steps, seen))
+        out.work.append(plan_work(path, steps, seen))
     else:
         out.work.append(FileWork(resolved, str(path), str(resolved.parent)))
 
@@ -172,6 +214,9 @@ def expand(args: Sequence[str]) -> Expansion:
             elif path.is_file():
                 matched = True
                 files.append(path)
+            elif path.exists():  # a FIFO, socket or device: never opened
+                matched = True
+                out.ignore(path, not_regular(path) or "not a regular file", explicit=True)
         # plans first, so a glob naming a plan and its data files loads them through the plan
         for path in sorted(files, key=lambda p: read_plan(p) is None):
             _add_file(path, seen, out)

@@ -180,13 +180,15 @@ def load_export(
 ) -> list[FileResult]:
     """Ingest an export directory with the real ingest code (one Loader per ``--object``)."""
     from revops.ingest.load import Loader
+    from revops.ingest.session import ingest_session
     from revops.ingest.sources import expand
 
     results: list[FileResult] = []
-    for object_type, paths in ingest_groups(out):
-        expansion = expand(paths)
-        if expansion.not_found:
-            raise ExportError(f"export files missing: {', '.join(expansion.not_found)}")
-        loader = Loader(conn, object_type=object_type, progress=progress)
-        results.extend(loader.load(expansion.work))
+    with ingest_session(conn):
+        for object_type, paths in ingest_groups(out):
+            expansion = expand(paths)
+            if expansion.not_found:
+                raise ExportError(f"export files missing: {', '.join(expansion.not_found)}")
+            loader = Loader(conn, object_type=object_type, progress=progress)
+            results.extend(loader.load(expansion.work))
     return results
