@@ -238,6 +238,16 @@ def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict
         )
     ]
     waiting = pending(conn)
+    batches = {
+        str(r[0]): {
+            "count": int(str(r[1])),
+            "sample_ids": list(r[2]) if isinstance(r[2], list) else [],
+        }
+        for r in conn.execute(
+            "SELECT check_name, affected_count, sample_ids FROM metrics.data_quality_report()"
+            " WHERE check_name IN ('failed_ingest_batches', 'unfinished_ingest_batches')"
+        )
+    }
     run_log_row = next((f for f in freshness if f["table_name"] == "run_log"), None)
     lag = run_log_row["lag_days"] if run_log_row else None
     fresh = isinstance(lag, int) and lag <= threshold
@@ -251,6 +261,7 @@ def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict
         "tables": freshness,
         "recent_runs": runs,
         "pending": waiting,
+        "ingest_batches": batches,
     }
 
 

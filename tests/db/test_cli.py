@@ -88,6 +88,8 @@ def test_status_stale_then_fresh_after_daily_run(cli_env: dict[str, str]) -> Non
     report = json.loads(proc.stdout)
     assert report["fresh"] is False
     assert report["last_successful_day"] is None
+    assert report["pending"]["ingest_running"] is False
+    assert set(report["ingest_batches"]) == {"failed_ingest_batches", "unfinished_ingest_batches"}
 
     proc = revops(cli_env, "run", "--trigger", "systemd", "--horizon", "5")
     assert proc.returncode == 0, proc.stderr

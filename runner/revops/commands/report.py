@@ -121,6 +121,12 @@ def cmd_status(args: argparse.Namespace) -> int:
                 else ""
             )
         )
+        for name, finding in sorted((report.get("ingest_batches") or {}).items()):
+            if finding["count"]:
+                print(
+                    f"{name.replace('_', ' ')}: {finding['count']}"
+                    f" ({', '.join(finding['sample_ids'])}; `revops ingest --retry-failed`)"
+                )
         print("\nrecent runs:")
         for run in report["recent_runs"]:
             print(
