@@ -167,8 +167,9 @@ def next_day_cycle(
     ones included), then verify first..last against a full recompute. Returns the summary
     line and whether everything held (nothing rejected, the run succeeded, 0 differing rows)."""
     from revops.ingest.cli import summarise
+    from revops.synthetic.crm_state import default_day, read_state
     from revops.synthetic.export import load_export
-    from revops.synthetic.next_day import default_day, plan_next_day, read_state, write_next_day
+    from revops.synthetic.next_day import plan_next_day, write_next_day
 
     with (
         tempfile.TemporaryDirectory(prefix="revops-next-day-") as tmp,

@@ -22,8 +22,9 @@ import pytest
 
 from pgtest import owner_connection, reset_crm, reset_metrics, role_connection
 from revops import config, runs
+from revops.synthetic.crm_state import default_day, read_state
 from revops.synthetic.load import load_synthetic
-from revops.synthetic.next_day import CORRECTIONS, default_day, read_state
+from revops.synthetic.next_day import CORRECTIONS
 
 pytestmark = pytest.mark.db
 

@@ -14,17 +14,12 @@ import pytest
 
 from revops.cli import main
 from revops.synthetic.calendar import LOCAL_TZ
+from revops.synthetic.crm_state import CrmState, Deal, Lead, Rep, data_scale, default_day
 from revops.synthetic.ids import case_safe_id
 from revops.synthetic.next_day import (
     CORRECTIONS,
-    CrmState,
-    Deal,
-    Lead,
     NextDay,
-    Rep,
-    data_scale,
     day_counts,
-    default_day,
     plan_next_day,
     write_next_day,
 )

@@ -120,14 +120,9 @@ def _write_next_day(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from revops.db import connect
+    from revops.synthetic.crm_state import data_scale, default_day, read_state
     from revops.synthetic.envelopes import ExportError
-    from revops.synthetic.next_day import (
-        data_scale,
-        default_day,
-        plan_next_day,
-        read_state,
-        write_next_day,
-    )
+    from revops.synthetic.next_day import plan_next_day, write_next_day
 
     if args.out is None:
         progress("generate: --next-day needs --out DIR (the files `revops ingest DIR` loads)")
