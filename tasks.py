@@ -57,10 +57,22 @@ def demo(c: Context, scale: float = 0.02, seed: int = 42) -> None:
     _revops("demo", "--scale", str(scale), "--seed", str(seed))
 
 
-@task(help={"scale": "1 = 200k leads, 50k opportunities, 1M activities", "seed": "random seed"})
-def generate(c: Context, scale: float = 1.0, seed: int = 42) -> None:
-    """Replace crm.* with deterministic synthetic CRM data."""
-    _revops("generate", "--scale", str(scale), "--seed", str(seed))
+@task(
+    help={
+        "scale": "1 = 200k leads, 50k opportunities, 1M activities (with --next-day: the size"
+        " of the day, default the data's own)",
+        "seed": "random seed",
+        "next_day": "write the next business day of changes to crm.* into this directory"
+        " instead (then `invoke ingest --paths DIR`)",
+    }
+)
+def generate(c: Context, scale: float = 0.0, seed: int = 42, next_day: str = "") -> None:
+    """Replace crm.* with deterministic synthetic CRM data, or write the next day of changes."""
+    sized = ["--scale", str(scale)] if scale else []
+    if next_day:
+        _revops("generate", "--next-day", "--out", next_day, *sized, "--seed", str(seed))
+    else:
+        _revops("generate", *(sized or ["--scale", "1"]), "--seed", str(seed))
 
 
 @task(help={"trigger": "systemd | github | manual | backfill", "date": "one day (YYYY-MM-DD)"})

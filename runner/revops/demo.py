@@ -3,14 +3,18 @@
 Starts (or reuses) the embedded server, bootstraps both databases, writes a small deterministic
 synthetic CRM as REST query pages into ``$REVOPS_HOME/demo-export``, empties ``crm`` and loads
 the files with the real ingest (as ``revops ingest`` would), backfills every day of it
-set-based, and prints a few rows of each fact table, the run status and how to connect with psql.
+set-based, then shows one daily cycle (the next business day of CRM changes, late corrections
+included, ingested; ``revops run``; ``revops verify`` over the backfilled days), and prints a few
+rows of each fact table, the cycle, the run status and how to connect with psql.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from psycopg import sql
@@ -102,10 +106,17 @@ def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = 
         yesterday = today - dt.timedelta(days=1)
         # the UTC date of the first lead, one day earlier to cover any business time zone
         first = span[0] - dt.timedelta(days=1) if isinstance(span[0], dt.date) else yesterday
+        # a run of yesterday consumes the load's captured changes (the watermark moves past
+        # them), so the cycle below shows only what the next day changed
+        if not runs.run_due(conn, "manual", days=[yesterday]).ok:
+            progress("the run of yesterday failed: see `revops status`")
+            return 1
         outcome = runs.backfill(conn, first, yesterday, chunk_days=366, progress=progress)
         if not outcome.ok:
             progress(f"backfill failed: {outcome.failed}")
             return 1
+    cycle, cycle_ok = next_day_cycle(scale, seed, first, yesterday, progress)
+    with runs.runner_connection() as conn:
         report = runs.status(conn, limit=3)
     # the facts as a dashboard sees them: revops_runner executes entry points only
     with connect(
@@ -124,6 +135,7 @@ def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = 
             print()
             print(_table(f"metrics.{table} on {day}:", header, [tuple(r) for r in cur.fetchall()]))
     print()
+    print(cycle)
     print(
         f"run status: newest successful day {report['last_successful_day']},"
         f" {'fresh' if report['fresh'] else 'STALE'};"
@@ -140,4 +152,49 @@ def demo(scale: float = 0.02, seed: int = 42, progress: Callable[[str], None] = 
     print(
         "Next: `revops status`, `revops run`, `revops backfill --days 30`; stop with `revops down`."
     )
-    return 0
+    return 0 if cycle_ok else 1
+
+
+def next_day_cycle(
+    scale: float,
+    seed: int,
+    first: dt.date,
+    last: dt.date,
+    progress: Callable[[str], None] = print,
+) -> tuple[str, bool]:
+    """One daily cycle after the backfill: write the next business day of CRM changes into a
+    temporary directory, ingest it, run (metrics.run_due consumes the captured changes, late
+    ones included), then verify first..last against a full recompute. Returns the summary
+    line and whether everything held (nothing rejected, the run succeeded, 0 differing rows)."""
+    from revops.ingest.cli import summarise
+    from revops.synthetic.crm_state import default_day, read_state
+    from revops.synthetic.export import load_export
+    from revops.synthetic.next_day import plan_next_day, write_next_day
+
+    with (
+        tempfile.TemporaryDirectory(prefix="revops-next-day-") as tmp,
+        connect(
+            config.role_target("revops_etl"), config.source_db_name(), application="revops-demo"
+        ) as etl,
+    ):
+        state = read_state(etl)
+        day = default_day(state)
+        plan = plan_next_day(state, day=day, scale=scale, seed=seed)
+        write_next_day(Path(tmp), plan, fmt=DEMO_FORMAT, scale=scale, seed=seed)
+        ingested = summarise(load_export(etl, Path(tmp)))
+    with runs.runner_connection() as conn:
+        run = runs.run_due(conn, "manual", progress=progress).results[0]
+        checked = runs.verify(conn, first, last)
+    span = f"{run.get('changed_from') or 'every day'}..{run.get('changed_to')}"
+    line = (
+        f"next day {day}: {ingested['loaded']:,} records ingested;"
+        f" run consumed {run.get('changes_consumed', 0):,} changes over {span};"
+        f" verify: {checked['differing']:,} differing rows in {checked['days']:,} days"
+    )
+    ok = (
+        not ingested["rejected"]
+        and not ingested["failed_files"]
+        and run.get("status") == "succeeded"
+        and checked["differing"] == 0
+    )
+    return line, ok

@@ -6,7 +6,8 @@ their proportions), :mod:`ids` (Salesforce Ids), :mod:`calendar` (the 730 local 
 :mod:`plans` (counts per scale, lead plans), :mod:`rows` (row writers, :class:`SyntheticCrm`),
 :mod:`load` (COPY into crm), :mod:`records` (rows back into Salesforce records),
 :mod:`envelopes` (one file writer per object type and format), :mod:`export` (the export
-directory, its manifest, and ingesting it back).
+directory, its manifest, and ingesting it back), :mod:`next_day` (one business day of changes
+on top of what ``crm`` holds now, :mod:`crm_state`, written as an export directory).
 
 Data model (scale 1; every count scales linearly, with small floors at tiny scales): 50 reps
 (Users: a VP, a few managers, the rest reporting to them; ~10% inactive but still owning old

@@ -74,7 +74,7 @@ class ExportResult:
         return self.fmt in NEEDS_OBJECT
 
 
-def _prepare(out: Path) -> None:
+def prepare(out: Path) -> None:
     """Create ``out``, or clear the files a previous export left there; refuse anything else."""
     out.mkdir(parents=True, exist_ok=True)
     manifest = out / MANIFEST
@@ -109,7 +109,7 @@ def export(
         raise ExportError("page_size must be at least 1")
     end = end_date or default_end_date()
     gen = SyntheticCrm(scale=scale, seed=seed, end_date=end)
-    _prepare(out)
+    prepare(out)
     extracted = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(6), dt.UTC)
     owner_names = {row[0]: row[1] for row in gen.rows("reps")}
     exported = frozenset(
@@ -129,6 +129,13 @@ def export(
             f"export {fmt}: {table}: "
             + ", ".join(f"{o} {sinks[o].count}" for o in OBJECTS_OF[table])
         )
+    details = {"scale": scale, "seed": seed, "end_date": end.isoformat()}
+    return finish(out, fmt, sinks, details)
+
+
+def finish(out: Path, fmt: str, sinks: dict[str, Sink], details: dict[str, Any]) -> ExportResult:
+    """After the sinks are closed: the tree plan, the README of ``--object`` formats and the
+    manifest (``details`` says what the export holds)."""
     files = {o: sink.files for o, sink in sinks.items() if sink.files}
     result = ExportResult(out, fmt, {o: s.count for o, s in sinks.items()}, files)
     written = [p.name for paths in files.values() for p in paths]
@@ -141,9 +148,8 @@ def export(
     if fmt in NEEDS_OBJECT:
         (out / "README.md").write_text(_readme(result), encoding="utf-8")
         written.append("README.md")
-    manifest = {"format": fmt, "scale": scale, "seed": seed, "end_date": end.isoformat(),
-                "counts": result.counts, "files": {o: [p.name for p in ps] for o, ps in
-                                                     files.items()},
+    manifest = {"format": fmt, **details, "counts": result.counts,
+                "files": {o: [p.name for p in ps] for o, ps in files.items()},
                 "written": written}  # fmt: skip
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return result

@@ -4,13 +4,14 @@ object type, the custom fields of ``raw`` kept, values spelled as JSON and bulk 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 from revops.synthetic.calendar import sf_datetime
 from revops.synthetic.rows import SyntheticCrm
-from revops.synthetic.schema import COLUMNS, TABLES
+from revops.synthetic.schema import COLUMNS, TABLES, Row
 
 # Salesforce field -> crm column, per object type. The first field is the Id.
 FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -75,7 +76,20 @@ def _plan(object_type: str, table: str) -> tuple[tuple[str, int], ...]:
 
 
 _PLANS = {o: _plan(o, t) for t, objects in OBJECTS_OF.items() for o in objects}
+
+
+@functools.cache
+def _norm(name: str) -> str:
+    """A field name as ingest matches it: case-insensitive, underscores ignored."""
+    return name.lower().replace("_", "")
+
+
 _RAW = {t: COLUMNS[t].index("raw") for t in TABLES}
+_TAKEN = {
+    o: frozenset(_norm(f) for f, _ in _PLANS[o]) | frozenset(_norm(c) for c in COLUMNS[t])
+    for t, objects in OBJECTS_OF.items()
+    for o in objects
+}
 
 
 def records(gen: SyntheticCrm, table: str) -> Iterator[tuple[str, Record]]:
@@ -86,15 +100,22 @@ def records(gen: SyntheticCrm, table: str) -> Iterator[tuple[str, Record]]:
     """
     objects = OBJECTS_OF[table]
     source = COLUMNS[table].index("source_object") if table == "activities" else None
-    raw_at = _RAW[table]
     for row in gen.rows(table):
         object_type = objects[0] if source is None else row[source]
-        record: Record = {name: row[k] for name, k in _PLANS[object_type]}
-        raw: Mapping[str, Any] = row[raw_at]
-        for name, value in raw.items():
-            if name != "attributes" and name not in record:
-                record[name] = value
-        yield object_type, record
+        yield object_type, to_record(object_type, table, row)
+
+
+def to_record(object_type: str, table: str, row: Row) -> Record:
+    """One row (``COLUMNS[table]`` order) as its Salesforce record: the mapped fields, then the
+    fields of ``raw`` that name no mapped field in any spelling ingest accepts (``Region__c``
+    stays; a stale ``lead_source`` or ``STATUS`` copy in raw never competes with ``LeadSource``)."""
+    record: Record = {name: row[k] for name, k in _PLANS[object_type]}
+    taken = _TAKEN[object_type]
+    raw: Mapping[str, Any] | None = row[_RAW[table]]
+    for name, value in (raw or {}).items():
+        if name != "attributes" and name not in record and _norm(name) not in taken:
+            record[name] = value
+    return record
 
 
 # -- values ----------------------------------------------------------------------------------
