@@ -89,3 +89,16 @@ def owner_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
     """The metrics database as revops_owner: runs the entry points and reads what they wrote."""
     with owner_connection(pg_env) as conn:
         yield conn
+
+
+@pytest.fixture(scope="module")
+def ingest_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
+    """revops_etl on the source database, crm emptied before and after the module."""
+    from pgtest import reset_crm
+
+    with role_connection(pg_env, "revops_etl", config.source_db_name(pg_env)) as connection:
+        reset_crm(connection)
+        try:
+            yield connection
+        finally:
+            reset_crm(connection)

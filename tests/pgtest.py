@@ -118,3 +118,18 @@ def seed_recent_leads(conn: psycopg.Connection[Any], days: int) -> None:
             for i in range(1, days + 1)
         ],
     )
+
+
+def cli(env: Mapping[str, str], *args: str) -> Any:
+    """`revops ARGS` as a subprocess with this environment (as users run it)."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "revops.cli", *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

@@ -231,14 +231,7 @@ def ensure_fdw(
         )
         report.note(f"user mapping for {OWNER} created")
         return
-    have = _options(current_opts)
-    changes = [
-        sql.SQL("{} {} {}").format(
-            sql.SQL("SET" if k in have else "ADD"), sql.Identifier(k), sql.Literal(v)
-        )
-        for k, v in want.items()
-        if have.get(k) != v
-    ]
+    changes = _option_changes(_options(current_opts), want)
     if changes:
         conn.execute(
             sql.SQL("ALTER USER MAPPING FOR {} SERVER {} OPTIONS ({})").format(
@@ -248,6 +241,17 @@ def ensure_fdw(
         report.note(f"user mapping for {OWNER} updated")
 
 
+def _option_changes(current: Mapping[str, str], wanted: Mapping[str, str]) -> list[sql.Composed]:
+    """``SET k 'v'`` / ``ADD k 'v'`` for every wanted option whose value differs."""
+    return [
+        sql.SQL("{} {} {}").format(
+            sql.SQL("SET" if k in current else "ADD"), sql.Identifier(k), sql.Literal(v)
+        )
+        for k, v in wanted.items()
+        if current.get(k) != v
+    ]
+
+
 def set_server_options(conn: Conn, wanted: Mapping[str, str], report: BootstrapReport) -> None:
     """ALTER SERVER for the options that differ (the caller is the server's owner, the admin)."""
     raw = _one(
@@ -255,14 +259,7 @@ def set_server_options(conn: Conn, wanted: Mapping[str, str], report: BootstrapR
         "SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s",
         (FDW_SERVER,),
     )
-    current = _options(raw)
-    changes = [
-        sql.SQL("{} {} {}").format(
-            sql.SQL("SET" if k in current else "ADD"), sql.Identifier(k), sql.Literal(v)
-        )
-        for k, v in wanted.items()
-        if current.get(k) != v
-    ]
+    changes = _option_changes(_options(raw), wanted)
     if changes:
         conn.execute(
             sql.SQL("ALTER SERVER {} OPTIONS ({})").format(

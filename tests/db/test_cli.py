@@ -5,27 +5,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from pgtest import owner_connection, reset_crm, reset_metrics, role_connection, seed_recent_leads
+from pgtest import (
+    cli,
+    owner_connection,
+    reset_crm,
+    reset_metrics,
+    role_connection,
+    seed_recent_leads,
+)
 from revops import config, local_secrets
 
 pytestmark = pytest.mark.db
 
 
 def revops(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "revops.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result: subprocess.CompletedProcess[str] = cli(env, *args)
+    return result
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgtest import reset_crm, role_connection
-from revops import config
+from pgtest import reset_crm
 from revops.ingest import ids
 from revops.ingest.load import FileResult, Loader
 from revops.ingest.sources import expand
@@ -37,13 +36,8 @@ Conn = psycopg.Connection[Any]
 
 
 @pytest.fixture(scope="module")
-def conn(pg_env: dict[str, str]) -> Iterator[Conn]:
-    with role_connection(pg_env, "revops_etl", config.source_db_name(pg_env)) as connection:
-        reset_crm(connection)
-        try:
-            yield connection
-        finally:
-            reset_crm(connection)
+def conn(ingest_conn: Conn) -> Conn:
+    return ingest_conn
 
 
 @pytest.fixture

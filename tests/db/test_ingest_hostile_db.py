@@ -36,13 +36,8 @@ PEAK_RSS_BOUND_MB = 100
 
 
 @pytest.fixture(scope="module")
-def conn(pg_env: dict[str, str]) -> Iterator[Conn]:
-    with role_connection(pg_env, "revops_etl", config.source_db_name(pg_env)) as connection:
-        reset_crm(connection)
-        try:
-            yield connection
-        finally:
-            reset_crm(connection)
+def conn(ingest_conn: Conn) -> Conn:
+    return ingest_conn
 
 
 @pytest.fixture

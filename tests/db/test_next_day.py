@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pgtest import owner_connection, reset_crm, reset_metrics, role_connection
+from pgtest import cli, owner_connection, reset_crm, reset_metrics, role_connection
 from revops import config, runs
 from revops.ingest.cli import summarise
 from revops.synthetic.crm_state import default_day, read_state
@@ -51,14 +50,8 @@ class Cycle:
 
 
 def revops(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "revops.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result: subprocess.CompletedProcess[str] = cli(env, *args)
+    return result
 
 
 def scalar(env: dict[str, str], query: str, params: tuple[Any, ...] = ()) -> Any:
