@@ -553,3 +553,22 @@ def test_an_ingest_session_holds_runs_off_and_prunes_the_log(crm: dict[str, str]
     result = run(crm)
     assert result["status"] == "succeeded" and result["days"] == (LAST - FIRST).days + 1, result
     assert run(crm)["days"] == 1
+
+
+def test_a_failed_run_keeps_the_watermark(crm: dict[str, str]) -> None:
+    etl_execute(crm, [("UPDATE crm.activities SET type = 'Email' WHERE activity_id = 'A0'", ())])
+    before = watermark(crm)
+    with owner_connection(crm) as owner:
+        set_setting(owner, "qualified_statuses", "not a list")  # every run now fails
+        try:
+            result = run(crm)
+        finally:
+            set_setting(owner, "qualified_statuses", QUALIFIED)
+        logged = owner.execute(
+            "SELECT status, error_text FROM metrics.run_log ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+    assert result["status"] == "failed" and result["changes_consumed"] == 0, result
+    assert logged is not None and logged[0] == "failed" and "scalar" in logged[1]
+    assert watermark(crm) == before
+    assert run(crm)["changes_consumed"] >= 1
+    assert verify(crm)["differing"] == 0

@@ -1,7 +1,8 @@
 -- metrics.begin_refresh: what every refresh_* function does first, in one place: check the
 -- day range (clear errors, nothing changed), take the metrics writer lock (bounded wait: raises
--- lock_not_available), check that the source computes local days in the business time zone, and return that zone with the range's
--- window [start_at, end_at) as timestamptz bounds (local midnights: 23/25-hour DST days hold).
+-- lock_not_available), check that the source computes local days in the business time zone,
+-- and return that zone with the range's window [start_at, end_at) as timestamptz bounds (local
+-- midnights: 23/25-hour DST days hold).
 -- Grain: one call per refresh.
 CREATE OR REPLACE FUNCTION metrics.begin_refresh(
     p_from_date date,

@@ -60,127 +60,131 @@ BEGIN
         v_asked := ARRAY(SELECT metrics.days_due(p_lookback_days, p_horizon_days));
     END IF;
 
-    IF NOT metrics.lock_metrics() THEN
-        v_reason := format(
-            'another run or backfill held the metrics lock for %s s; nothing was computed',
-            metrics.setting('lock_wait_seconds') #>> '{}'
-        );
-    ELSE
-        v_pending := metrics.pending_changes();
-        IF v_pending.ingest_running THEN
-            v_reason := 'an ingest is loading files; its changes are consumed once it finishes';
-        END IF;
-    END IF;
-    IF v_reason IS NOT NULL THEN
-        IF p_log_busy THEN
-            INSERT INTO metrics.run_log (
-                metric_date, status, trigger, host, started_at, finished_at, error_text,
-                code_version
-            )
-            SELECT d, 'skipped', p_trigger, p_host, v_started_at, clock_timestamp(), v_reason,
-                p_code_version
-            FROM unnest(v_asked) AS d;
-        END IF;
-        RETURN jsonb_build_object('status', 'skipped', 'error', v_reason, 'days', 0);
-    END IF;
-
+    -- everything that reads settings or the source: a failure logs and keeps the watermark
     BEGIN
-    v_today := metrics.business_today();
-    v_fingerprint := metrics.settings_fingerprint();
-    v_due := ARRAY(
-        SELECT DISTINCT x.metric_date
-        FROM (
-            SELECT a.metric_date FROM unnest(v_asked) AS a (metric_date)
-            UNION ALL
-            SELECT c.metric_date
-            FROM metrics.computed_days AS c
-            WHERE
-                c.metric_date >= v_pending.open_from
-                OR c.metric_date = ANY(v_pending.point_days)
-                OR c.settings_fingerprint IS DISTINCT FROM v_fingerprint
-        ) AS x
-        WHERE x.metric_date <= v_today
-        ORDER BY 1
-    );
-
-    -- a renamed (or late-loaded, or removed) User names its rows on every day
-    IF cardinality(v_pending.rep_ids) > 0 THEN
-        WITH names AS MATERIALIZED (
-            SELECT r.rep_id, r.name FROM crm_remote.reps AS r WHERE r.rep_id = ANY(v_pending.rep_ids)
-        ),
-
-        renamed_activity AS (
-            UPDATE metrics.rep_daily_activity AS f
-            SET rep_name = metrics.rep_label(f.rep_id, n.name)
-            FROM (SELECT u.rep_id FROM unnest(v_pending.rep_ids) AS u (rep_id)) AS k
-            LEFT JOIN names AS n ON k.rep_id = n.rep_id
-            WHERE
-                f.rep_id = k.rep_id
-                AND f.rep_name IS DISTINCT FROM metrics.rep_label(f.rep_id, n.name)
-            RETURNING 1
-        ),
-
-        renamed_pipeline AS (
-            UPDATE metrics.rep_daily_pipeline AS f
-            SET rep_name = metrics.rep_label(f.rep_id, n.name)
-            FROM (SELECT u.rep_id FROM unnest(v_pending.rep_ids) AS u (rep_id)) AS k
-            LEFT JOIN names AS n ON k.rep_id = n.rep_id
-            WHERE
-                f.rep_id = k.rep_id
-                AND f.rep_name IS DISTINCT FROM metrics.rep_label(f.rep_id, n.name)
-            RETURNING 1
-        )
-
-        SELECT (SELECT count(*) FROM renamed_activity) + (SELECT count(*) FROM renamed_pipeline)
-        INTO v_renamed;
-    END IF;
-
-    v_consumption := jsonb_build_object(
-        'changes_consumed', v_pending.changes,
-        'changed_from', CASE WHEN v_pending.first_day > '-infinity' THEN v_pending.first_day END,
-        'changed_to', v_pending.last_day
-    );
-    FOR v_range IN
-        WITH
-        islands AS (
-            SELECT
-                d.metric_date,
-                CASE
-                    WHEN d.metric_date - lag(d.metric_date) OVER (ORDER BY d.metric_date) <= 4
-                        THEN 0
-                    ELSE 1
-                END AS starts_range
-            FROM unnest(v_due) AS d (metric_date)
-        ),
-
-        numbered AS (
-            SELECT
-                i.metric_date,
-                sum(i.starts_range) OVER (ORDER BY i.metric_date) AS range_number
-            FROM islands AS i
-        )
-
-        SELECT min(n.metric_date) AS from_date, max(n.metric_date) AS to_date
-        FROM numbered AS n
-        GROUP BY n.range_number
-        ORDER BY 1
-    LOOP
-        v_result := metrics.run_metrics_range(
-            v_range.from_date, v_range.to_date, p_trigger, p_code_version, p_host, v_consumption
-        );
-        v_results := v_results || jsonb_build_array(v_result);
-        IF v_result ->> 'status' <> 'succeeded' THEN
-            v_status := v_result ->> 'status';
-            EXIT;
+        IF NOT metrics.lock_metrics() THEN
+            v_reason := format(
+                'another run or backfill held the metrics lock for %s s; nothing was computed',
+                metrics.setting('lock_wait_seconds') #>> '{}'
+            );
+        ELSE
+            v_pending := metrics.pending_changes();
+            IF v_pending.ingest_running THEN
+                v_reason := 'an ingest is loading files; its changes are consumed once it finishes';
+            END IF;
         END IF;
-    END LOOP;
+        IF v_reason IS NOT NULL THEN
+            IF p_log_busy THEN
+                INSERT INTO metrics.run_log (
+                    metric_date, status, trigger, host, started_at, finished_at, error_text,
+                    code_version
+                )
+                SELECT d, 'skipped', p_trigger, p_host, v_started_at, clock_timestamp(), v_reason,
+                    p_code_version
+                FROM unnest(v_asked) AS d;
+            END IF;
+            RETURN jsonb_build_object('status', 'skipped', 'error', v_reason, 'days', 0);
+        END IF;
 
-    IF v_status = 'succeeded' THEN
-        UPDATE metrics.capture_state
-        SET
-            consumed_xmin = greatest(consumed_xmin, v_pending.horizon),
-            consumed_at = clock_timestamp();
-    END IF;
+        v_today := metrics.business_today();
+        v_fingerprint := metrics.settings_fingerprint();
+        v_due := ARRAY(
+            SELECT DISTINCT x.metric_date
+            FROM (
+                SELECT a.metric_date FROM unnest(v_asked) AS a (metric_date)
+                UNION ALL
+                SELECT c.metric_date
+                FROM metrics.computed_days AS c
+                WHERE
+                    c.metric_date >= v_pending.open_from
+                    OR c.metric_date = ANY(v_pending.point_days)
+                    OR c.settings_fingerprint IS DISTINCT FROM v_fingerprint
+            ) AS x
+            WHERE x.metric_date <= v_today
+            ORDER BY 1
+        );
+
+        -- a renamed (or late-loaded, or removed) User names its rows on every day
+        IF cardinality(v_pending.rep_ids) > 0 THEN
+            WITH names AS MATERIALIZED (
+                SELECT r.rep_id, r.name
+                FROM crm_remote.reps AS r
+                WHERE r.rep_id = ANY(v_pending.rep_ids)
+            ),
+
+            renamed_activity AS (
+                UPDATE metrics.rep_daily_activity AS f
+                SET rep_name = metrics.rep_label(f.rep_id, n.name)
+                FROM (SELECT u.rep_id FROM unnest(v_pending.rep_ids) AS u (rep_id)) AS k
+                LEFT JOIN names AS n ON k.rep_id = n.rep_id
+                WHERE
+                    f.rep_id = k.rep_id
+                    AND f.rep_name IS DISTINCT FROM metrics.rep_label(f.rep_id, n.name)
+                RETURNING 1
+            ),
+
+            renamed_pipeline AS (
+                UPDATE metrics.rep_daily_pipeline AS f
+                SET rep_name = metrics.rep_label(f.rep_id, n.name)
+                FROM (SELECT u.rep_id FROM unnest(v_pending.rep_ids) AS u (rep_id)) AS k
+                LEFT JOIN names AS n ON k.rep_id = n.rep_id
+                WHERE
+                    f.rep_id = k.rep_id
+                    AND f.rep_name IS DISTINCT FROM metrics.rep_label(f.rep_id, n.name)
+                RETURNING 1
+            )
+
+            SELECT (SELECT count(*) FROM renamed_activity) + (SELECT count(*) FROM renamed_pipeline)
+            INTO v_renamed;
+        END IF;
+
+        v_consumption := jsonb_build_object(
+            'changes_consumed', v_pending.changes,
+            'changed_from',
+            CASE WHEN v_pending.first_day > '-infinity' THEN v_pending.first_day END,
+            'changed_to', v_pending.last_day
+        );
+        FOR v_range IN
+            WITH
+            islands AS (
+                SELECT
+                    d.metric_date,
+                    CASE
+                        WHEN d.metric_date - lag(d.metric_date) OVER (ORDER BY d.metric_date) <= 4
+                            THEN 0
+                        ELSE 1
+                    END AS starts_range
+                FROM unnest(v_due) AS d (metric_date)
+            ),
+
+            numbered AS (
+                SELECT
+                    i.metric_date,
+                    sum(i.starts_range) OVER (ORDER BY i.metric_date) AS range_number
+                FROM islands AS i
+            )
+
+            SELECT min(n.metric_date) AS from_date, max(n.metric_date) AS to_date
+            FROM numbered AS n
+            GROUP BY n.range_number
+            ORDER BY 1
+        LOOP
+            v_result := metrics.run_metrics_range(
+                v_range.from_date, v_range.to_date, p_trigger, p_code_version, p_host, v_consumption
+            );
+            v_results := v_results || jsonb_build_array(v_result);
+            IF v_result ->> 'status' <> 'succeeded' THEN
+                v_status := v_result ->> 'status';
+                EXIT;
+            END IF;
+        END LOOP;
+
+        IF v_status = 'succeeded' THEN
+            UPDATE metrics.capture_state
+            SET
+                consumed_xmin = greatest(consumed_xmin, v_pending.horizon),
+                consumed_at = clock_timestamp();
+        END IF;
     EXCEPTION WHEN OTHERS THEN
         -- before or between the engine's calls (settings, the change log): nothing of this run
         -- is kept but the failure, logged for the asked days; the watermark stays

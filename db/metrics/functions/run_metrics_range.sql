@@ -8,8 +8,9 @@
 -- Every computed day is recorded in metrics.computed_days with the settings fingerprint.
 -- Bad arguments raise before anything changes. When another writer holds the metrics lock
 -- longer than lock_wait_seconds, every day is logged as 'skipped' with the reason and
--- {"status": "skipped"} is returned (nothing computed, nothing lost: the next run does it). A failure while computing rolls back every
--- fact row of the range (the old rows stay), is logged as 'failed' per day with the error,
+-- {"status": "skipped"} is returned (nothing computed, nothing lost: the next run does it).
+-- A failure while computing rolls back every fact row of the range (the old rows stay), is
+-- logged as 'failed' per day with the error,
 -- raised as a WARNING, and returned as {"status": "failed", ...}: the failure row must
 -- survive, so the error is caught here rather than re-raised.
 CREATE OR REPLACE FUNCTION metrics.run_metrics_range(
