@@ -1,4 +1,4 @@
-"""Exact values for the dimensions (dim_date, dim_rep), read as revops_bi.
+"""Exact values for the dimensions (dim_date, dim_rep) and the BI views (bi_*), read as revops_bi.
 
 Business time zone UTC; the facts are backfilled over 2025-01-01 .. 2025-04-30 as revops_runner
 and read back as revops_bi, which proves the grants (BI reads the facts, the dimensions and the
@@ -369,6 +369,162 @@ def test_dim_rep_names_match_the_facts(bi: psycopg.Connection[Any]) -> None:
     assert mismatched == []
 
 
+# -- BI views -------------------------------------------------------------------------------
+def test_bi_funnel_conversion(bi: psycopg.Connection[Any]) -> None:
+    got = rows(
+        bi,
+        "SELECT month_start_date, year_month, fiscal_year_quarter, is_month_to_date, lead_source,"
+        " new_leads, sqls, opportunities_created, total_leads_to_date, lead_to_sql_rate,"
+        " sql_to_opportunity_rate, lead_to_opportunity_rate"
+        " FROM metrics.bi_funnel_conversion ORDER BY 1, lead_source",
+    )
+    r = Decimal
+    assert got == [
+        # Jan Web: L1, L2 new; L1 an SQL; O1 and O5 created -> 1/2, 2/1, 2/2.
+        # No Partner row: its first lead is from Feb 14
+        (JAN, "2025-01", "FY2025-Q1", False, "Web", 2, 1, 2, 2,
+         r("0.5000"), r("2.0000"), r("1.0000")),
+        # Feb: Partner L4 new; Web L3 new and O3 -> no SQL, so no SQL-to-opportunity rate
+        (FEB, "2025-02", "FY2025-Q1", False, "Partner", 1, 0, 0, 1, r("0.0000"), None, r("0.0000")),
+        (FEB, "2025-02", "FY2025-Q1", False, "Web", 1, 0, 1, 3, r("0.0000"), None, r("1.0000")),
+        # Mar: Partner L5 new, L4 an SQL (converted 03-05), O2 through L4's source
+        (MAR, "2025-03", "FY2025-Q1", False, "Partner", 1, 1, 1, 2,
+         r("1.0000"), r("1.0000"), r("1.0000")),
+        (MAR, "2025-03", "FY2025-Q1", False, "Web", 0, 0, 0, 3, None, None, None),
+        # Apr (fiscal Q2): only O4 (Partner)
+        (APR, "2025-04", "FY2025-Q2", False, "Partner", 0, 0, 1, 2, None, None, None),
+        (APR, "2025-04", "FY2025-Q2", False, "Web", 0, 0, 0, 3, None, None, None),
+    ]  # fmt: skip
+
+
+SCORECARD_QUERY = (
+    "SELECT period_label, period_start_date, period_end_date, rep_id, rep_name, calls, emails,"
+    " meetings, other_activities, total_activities, opportunities_created,"
+    " pipeline_amount_created, closed_won_opportunities, revenue_won, avg_won_deal_size"
+    " FROM metrics.bi_rep_scorecard WHERE period_type = %s ORDER BY period_start_date, rep_id"
+)
+
+
+def test_bi_rep_scorecard_by_month(bi: psycopg.Connection[Any]) -> None:
+    n = Decimal
+    assert rows(bi, SCORECARD_QUERY, "month") == [
+        # Jan: O5 (queue, NULL amount: 0); Alice A1 call, A2 email, O1 1000; Dee A6 call
+        ("2025-01", JAN, d("01-31"), "-1", "Unassigned", 0, 0, 0, 0, 0, 1, n(0), 0, n(0), None),
+        ("2025-01", JAN, d("01-31"), ALICE, "Alice Able", 1, 1, 0, 0, 2, 1, n(1000), 0, n(0), None),
+        ("2025-01", JAN, d("01-31"), DEE, "Dee Deleted", 1, 0, 0, 0, 1, 0, n(0), 0, n(0), None),
+        # Feb: Alice A3 meeting + A4 (no kind: other), O1 won 1000; Bob O3 300 created
+        ("2025-02", FEB, d("02-28"), ALICE, "Alice Able", 0, 0, 1, 1, 2, 0, n(0), 1, n(1000),
+         n("1000.00")),
+        ("2025-02", FEB, d("02-28"), BOB, "Bob Baker", 0, 0, 0, 0, 0, 1, n(300), 0, n(0), None),
+        # Mar: Alice O2 created and won 500; Bob A5 call
+        ("2025-03", MAR, d("03-31"), ALICE, "Alice Able", 0, 0, 0, 0, 0, 1, n(500), 1, n(500),
+         n("500.00")),
+        ("2025-03", MAR, d("03-31"), BOB, "Bob Baker", 1, 0, 0, 0, 1, 0, n(0), 0, n(0), None),
+        # Apr: A7 queue email; GHOST O4 created and won 200
+        ("2025-04", APR, d("04-30"), "-1", "Unassigned", 0, 1, 0, 0, 1, 0, n(0), 0, n(0), None),
+        ("2025-04", APR, d("04-30"), GHOST, "Unknown", 0, 0, 0, 0, 0, 1, n(200), 1, n(200),
+         n("200.00")),
+    ]  # fmt: skip
+
+
+def test_bi_rep_scorecard_by_fiscal_quarter(
+    seeded: dict[str, str], bi: psycopg.Connection[Any]
+) -> None:
+    n = Decimal
+    assert rows(bi, SCORECARD_QUERY, "fiscal_quarter") == [
+        # Q1 = Jan..Mar: Alice 2 wins for 1500 -> average 750 (not the average of her months)
+        ("FY2025-Q1", JAN, d("03-31"), "-1", "Unassigned", 0, 0, 0, 0, 0, 1, n(0), 0, n(0), None),
+        ("FY2025-Q1", JAN, d("03-31"), ALICE, "Alice Able", 1, 1, 1, 1, 4, 2, n(1500), 2,
+         n(1500), n("750.00")),
+        ("FY2025-Q1", JAN, d("03-31"), BOB, "Bob Baker", 1, 0, 0, 0, 1, 1, n(300), 0, n(0), None),
+        ("FY2025-Q1", JAN, d("03-31"), DEE, "Dee Deleted", 1, 0, 0, 0, 1, 0, n(0), 0, n(0), None),
+        ("FY2025-Q2", APR, d("06-30"), "-1", "Unassigned", 0, 1, 0, 0, 1, 0, n(0), 0, n(0), None),
+        ("FY2025-Q2", APR, d("06-30"), GHOST, "Unknown", 0, 0, 0, 0, 0, 1, n(200), 1, n(200),
+         n("200.00")),
+    ]  # fmt: skip
+    # a fiscal year from February: January is the last quarter of FY2025, Feb..Apr the first
+    # of FY2026; the view follows the setting without a run
+    with owner_connection(seeded) as owner:
+        try:
+            set_setting(owner, "fiscal_year_start_month", 2)
+            got = [
+                r[:5] + r[10:] for r in rows(bi, SCORECARD_QUERY, "fiscal_quarter") if r[3] == ALICE
+            ]
+        finally:
+            set_setting(owner, "fiscal_year_start_month", 1)
+    assert got == [
+        ("FY2025-Q4", dt.date(2024, 11, 1), d("01-31"), ALICE, "Alice Able", 1, n(1000), 0,
+         n(0), None),
+        ("FY2026-Q1", FEB, d("04-30"), ALICE, "Alice Able", 1, n(500), 2, n(1500),
+         n("750.00")),
+    ]  # fmt: skip
+
+
+def test_bi_daily_totals(bi: psycopg.Connection[Any]) -> None:
+    columns = (
+        "metric_date, is_computed, new_leads, sqls, opportunities_created, total_leads_to_date,"
+        " calls, emails, meetings, total_activities, pipeline_amount_created,"
+        " closed_won_opportunities, revenue_won, new_leads_7d, new_leads_28d, sqls_7d, sqls_28d,"
+        " opportunities_created_7d, opportunities_created_28d, total_activities_7d,"
+        " total_activities_28d, pipeline_amount_created_7d, pipeline_amount_created_28d,"
+        " closed_won_opportunities_7d, closed_won_opportunities_28d, revenue_won_7d,"
+        " revenue_won_28d"
+    )
+    n = Decimal
+    got = rows(
+        bi,
+        "SELECT " + columns + " FROM metrics.bi_daily_totals WHERE metric_date = ANY(%s)"
+        " ORDER BY 1",
+        [d("01-15"), d("02-11")],
+    )
+    assert got == [
+        # Jan 15: O1 (1000) and O5 (no amount) created, A1 call; L1 (Jan 10) is the one lead so
+        # far. 7 days (Jan 9..15): L1 new and SQL. 28 days: only Jan 1..15 exist -> the same
+        (d("01-15"), True, 0, 0, 2, 1, 1, 0, 0, 1, n(1000), 0, n(0),
+         1, 1, 1, 1, 2, 2, 1, 1, n(1000), n(1000), 0, 0, n(0), n(0)),
+        # Feb 11: A3 meeting + A4; leads to date L1, L2, L3. 7 days (Feb 5..11): O1 won Feb 10.
+        # 28 days (Jan 15..Feb 11): L2, L3 new (L1's SQL on Jan 10 is out), O1 + O5,
+        # A1, A2, A6, A3, A4
+        (d("02-11"), True, 0, 0, 0, 3, 0, 0, 1, 2, n(0), 0, n(0),
+         0, 2, 0, 0, 0, 2, 2, 5, n(0), n(1000), 1, 1, n(1000), n(1000)),
+    ]  # fmt: skip
+    row = bi.execute(
+        "SELECT min(metric_date), max(metric_date), count(*), bool_and(is_computed),"
+        " sum(new_leads), sum(sqls), sum(opportunities_created), sum(revenue_won)"
+        " FROM metrics.bi_daily_totals"
+    ).fetchone()
+    # every computed day once, and the totals reconcile: 5 leads, 2 SQLs, 5 deals, 1700 won
+    assert row == (FIRST, LAST, 120, True, 5, 2, 5, Decimal(1700))
+
+
+def test_bi_pipeline_freshness(bi: psycopg.Connection[Any]) -> None:
+    yesterday = business_today(bi) - dt.timedelta(days=1)
+    cursor = bi.execute(
+        "SELECT table_name, last_metric_date, lag_days, max_lag_days, is_stale, last_run_status"
+        " FROM metrics.bi_pipeline_freshness ORDER BY table_name"
+    )
+    lag = (yesterday - LAST).days
+    assert [tuple(r) for r in cursor.fetchall()] == [
+        ("daily_lead_funnel", LAST, lag, 2, True, "succeeded"),
+        ("lead_stage_snapshot", LAST, lag, 2, True, "succeeded"),
+        # the newest pipeline row is O4's day, 04-02; activity's A7 04-01
+        ("rep_daily_activity", d("04-01"), (yesterday - d("04-01")).days, 2, True, "succeeded"),
+        ("rep_daily_pipeline", d("04-02"), (yesterday - d("04-02")).days, 2, True, "succeeded"),
+        ("run_log", LAST, lag, 2, True, "succeeded"),
+    ]
+    names = {c.name for c in bi.execute("SELECT * FROM metrics.bi_pipeline_freshness").description}
+    assert names == {
+        "table_name",
+        "last_metric_date",
+        "last_computed_at",
+        "lag_days",
+        "max_lag_days",
+        "is_stale",
+        "last_run_status",
+        "last_run_at",
+    }
+
+
 # -- what BI may read -----------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("schema", "relation"),
@@ -392,7 +548,7 @@ def test_bi_cannot_refresh_the_dimension(bi: psycopg.Connection[Any]) -> None:
 # -- dimension changes are changes ----------------------------------------------------------
 def test_user_changes_reach_dim_rep_on_the_next_run(seeded: dict[str, str]) -> None:
     """A rename (captured) and a new email and department (not in the change log) both reach
-    dim_rep on the next ordinary run; until then verify names the row."""
+    dim_rep and the scorecard on the next ordinary run; until then verify names the row."""
     runner = role_connection(seeded, "revops_runner", config.metrics_db_name(seeded))
     bi = role_connection(seeded, "revops_bi", config.metrics_db_name(seeded))
     with role_connection(seeded, "revops_etl", config.source_db_name(seeded)) as etl:
@@ -421,3 +577,9 @@ def test_user_changes_reach_dim_rep_on_the_next_run(seeded: dict[str, str]) -> N
             (BOB, "Bob Baker", "bob@example.com", "Inside Sales"),
             (MIA, "Mia Manager", "mia@example.com", None),
         ]
+        # every period names her by her new name
+        assert rows(
+            bi,
+            "SELECT DISTINCT rep_name FROM metrics.bi_rep_scorecard WHERE rep_id = %s",
+            ALICE,
+        ) == [("Alice Archer",)]
