@@ -7,8 +7,10 @@
 -- runner reads and writes nothing directly, owns nothing, and never reaches crm_remote or the
 -- foreign server's user mapping. The helpers they call (run_metrics_range, begin_refresh,
 -- lock_metrics, source_timezone, ...) are not executable by it.
--- revops_bi: SELECT on the fact tables and the BI views only, plus EXECUTE on the two pure
--- naming helpers the views call (function privileges are checked as the querying role).
+-- revops_bi: SELECT on the fact tables, the dimensions (dim_date, dim_rep) and the BI views
+-- (freshness, data_quality, bi_*) only, plus EXECUTE on the two pure naming helpers
+-- data_quality calls (function privileges are checked as the querying role; the dimensions
+-- and bi_* views call no metrics function).
 REVOKE ALL ON SCHEMA metrics FROM PUBLIC;
 REVOKE ALL ON SCHEMA crm_remote FROM PUBLIC;
 GRANT USAGE ON SCHEMA metrics TO revops_runner, revops_bi;
@@ -46,6 +48,12 @@ metrics.rep_daily_activity,
 metrics.rep_daily_pipeline,
 metrics.lead_stage_snapshot,
 metrics.freshness,
-metrics.data_quality
+metrics.data_quality,
+metrics.dim_date,
+metrics.dim_rep,
+metrics.bi_funnel_conversion,
+metrics.bi_rep_scorecard,
+metrics.bi_daily_totals,
+metrics.bi_pipeline_freshness
 TO revops_bi;
 GRANT EXECUTE ON FUNCTION metrics.rep_bucket(text), metrics.rep_label(text, text) TO revops_bi;

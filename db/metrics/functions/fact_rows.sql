@@ -1,7 +1,9 @@
 -- metrics.fact_rows: every row of the four fact tables for a day range in one comparable
 -- shape: table, day, the row's key within the day (lead source, rep Id or status) and its
--- values as jsonb (computed_at left out: it is when, not what). Used by metrics.verify_range.
--- Grain: one row per fact row.
+-- values as jsonb (computed_at left out: it is when, not what), plus every row of the rep
+-- dimension metrics.dim_rep (derived too, but of no day: metric_date NULL, key rep_id,
+-- updated_at left out). Used by metrics.verify_range.
+-- Grain: one row per fact row and per dim_rep row.
 CREATE OR REPLACE FUNCTION metrics.fact_rows(p_from_date date, p_to_date date)
 RETURNS TABLE (table_name text, metric_date date, row_key text, row_values jsonb)
 LANGUAGE sql
@@ -26,7 +28,10 @@ AS $$
     SELECT 'lead_stage_snapshot', s.metric_date, s.status,
         to_jsonb(s) - 'computed_at' - 'metric_date' - 'status'
     FROM metrics.lead_stage_snapshot AS s
-    WHERE s.metric_date BETWEEN p_from_date AND p_to_date;
+    WHERE s.metric_date BETWEEN p_from_date AND p_to_date
+    UNION ALL
+    SELECT 'dim_rep', NULL::date, r.rep_id, to_jsonb(r) - 'updated_at' - 'rep_id'
+    FROM metrics.dim_rep AS r;
 $$;
 COMMENT ON FUNCTION metrics.fact_rows(date, date) IS
-'Fact rows of a day range as (table, day, key, values) for comparison.';
+'Fact rows of a day range and the dim_rep rows as (table, day, key, values) for comparison.';

@@ -1,6 +1,8 @@
 -- metrics.run_metrics_range: the one engine behind run_daily_metrics and the backfills.
 -- Deletes and recomputes metric days p_from_date .. p_to_date in all four fact tables in the
--- caller's transaction, then writes one metrics.run_log row per day.
+-- caller's transaction, rebuilds the rep dimension (metrics.refresh_dim_rep: so every run and
+-- backfill keeps metrics.dim_rep current, renames included), then writes one metrics.run_log
+-- row per day.
 --
 -- Grain of its log: one run_log row per metric day and attempt.
 -- Inputs: the refresh_* functions; p_trigger (systemd | github | manual | backfill), the
@@ -66,6 +68,9 @@ BEGIN
             'rep_daily_pipeline', metrics.refresh_rep_daily_pipeline(p_from_date, p_to_date),
             'lead_stage_snapshot', metrics.refresh_lead_stage_snapshot(p_from_date, p_to_date)
         );
+        -- the rep dimension after the rep facts it reads (first and last day per rep); it is
+        -- rebuilt whole, so the rows it changed are reported for the run, not per day
+        v_rows := v_rows || jsonb_build_object('dim_rep', metrics.refresh_dim_rep());
 
         v_fingerprint := metrics.settings_fingerprint();
         -- one run_log row per day, and the days the facts now hold under which settings

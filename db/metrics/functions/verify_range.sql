@@ -1,7 +1,9 @@
 -- metrics.verify_range: the proof that the stored facts are exact. Recomputes p_from_date ..
 -- p_to_date from the source with the same set-based engine as a backfill, compares every row
--- of the four fact tables with what is stored, and then rolls the recomputation back: the
--- stored facts, run_log and the watermark are left as they were.
+-- of the four fact tables (and of the rep dimension, rebuilt over the recomputed facts: a User
+-- changed since the last run shows here until the next run) with what is stored, and then
+-- rolls the recomputation back: the stored facts, run_log and the watermark are left as they
+-- were.
 -- Grain: one range. Returns {"days", "differing", "by_table", "rows"}: the number of differing
 -- rows (a row missing on either side counts once) and up to p_limit of them as
 -- {table_name, metric_date, row_key, stored, recomputed} (NULL where the row is missing).
@@ -38,6 +40,7 @@ BEGIN
         PERFORM metrics.refresh_rep_daily_activity(p_from_date, p_to_date);
         PERFORM metrics.refresh_rep_daily_pipeline(p_from_date, p_to_date);
         PERFORM metrics.refresh_lead_stage_snapshot(p_from_date, p_to_date);
+        PERFORM metrics.refresh_dim_rep();
 
         WITH
         recomputed AS (
@@ -55,7 +58,8 @@ BEGIN
             FULL JOIN recomputed AS r
                 ON
                     s.table_name = r.table_name
-                    AND s.metric_date = r.metric_date
+                    -- dim_rep rows have no day (NULL); infinity keeps the join hashable
+                    AND coalesce(s.metric_date, 'infinity') = coalesce(r.metric_date, 'infinity')
                     AND s.row_key = r.row_key
             WHERE s.row_values IS DISTINCT FROM r.row_values
         ),
