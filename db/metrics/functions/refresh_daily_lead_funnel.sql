@@ -4,8 +4,8 @@
 -- Grain: one row per metric_date and lead_source (trimmed; NULL/blank = 'Unknown'), for every
 -- source with a lead created up to that day, or an SQL or opportunity on that day.
 -- Inputs: crm_remote.leads, crm_remote.lead_days, crm_remote.lead_status_history,
--- crm_remote.lead_status_summary, crm_remote.opportunity_days; settings business_timezone and
--- qualified_statuses.
+-- crm_remote.lead_first_changes, crm_remote.lead_status_lag, crm_remote.opportunity_days;
+-- settings business_timezone and qualified_statuses.
 -- Why this shape: day windows are timestamptz bounds computed once, so the remote filters are
 -- plain ranges on created_at (index-friendly, pushed down by postgres_fdw); the running
 -- "to date" total is the count before the range (aggregated remotely, grouped by the raw
@@ -20,7 +20,7 @@
 -- qualified, else the day of its first change from a non-qualified into a qualified status;
 -- else its converted_date when converted; else, for a qualified current status, the day it
 -- took effect: the day of the lead's last_modified_at when the history lags behind it
--- (crm.lead_status_summary.lagging_since), the created day otherwise; else the
+-- (crm.lead_status_lag), the created day otherwise; else the
 -- lead is not an SQL. Never before the created day. The SQL counts under the lead's own source.
 -- Opportunity source: its own lead_source, else that of the lead converted into it (the
 -- earliest such lead with a non-blank source), else 'Unknown' (crm.opportunity_days). Created
@@ -154,6 +154,26 @@ BEGIN
         GROUP BY h.lead_id
     ),
 
+    -- rule 1a inputs: the first history row of leads whose starting status may be qualified
+    -- (a qualified old_status, or none: then the current status is the starting one)
+    first_changes AS (
+        SELECT f.lead_id, f.old_status
+        FROM crm_remote.lead_first_changes AS f
+        WHERE
+            (v_candidates IS NULL OR f.lead_id = ANY(v_candidates))
+            AND (f.old_status IS NULL OR lower(btrim(f.old_status)) = ANY(v_qualified))
+    ),
+
+    -- rule 3 input: a qualified current status ahead of a lagging history, from when it
+    -- took effect
+    lagging AS (
+        SELECT g.lead_id, g.lagging_since
+        FROM crm_remote.lead_status_lag AS g
+        WHERE
+            (v_candidates IS NULL OR g.lead_id = ANY(v_candidates))
+            AND lower(btrim(g.status)) = ANY(v_qualified)
+    ),
+
     lead_qualification AS (
         SELECT
             coalesce(nullif(btrim(l.lead_source), ''), 'Unknown') AS lead_source,
@@ -162,14 +182,20 @@ BEGIN
                 WHEN qd.qualified_date IS NOT NULL
                     THEN greatest(qd.qualified_date, (l.created_at AT TIME ZONE v_tz)::date)
             END AS qualified_date
-        FROM crm_remote.lead_status_summary AS l
+        FROM crm_remote.leads AS l
+        LEFT JOIN first_changes AS fc
+            ON l.lead_id = fc.lead_id
         LEFT JOIN first_qualified_change AS q
             ON l.lead_id = q.lead_id
+        LEFT JOIN lagging AS g
+            ON l.lead_id = g.lead_id
         CROSS JOIN LATERAL (
             SELECT
                 CASE
-                    -- rule 1a: it started qualified (its first history row's old_status)
-                    WHEN lower(btrim(l.start_status)) = ANY(v_qualified)
+                    -- rule 1a: it started qualified (its first history row's old_status, else
+                    -- its current status)
+                    WHEN lower(btrim(coalesce(fc.old_status, l.status))) = ANY(v_qualified)
+                        AND fc.lead_id IS NOT NULL
                         THEN (l.created_at AT TIME ZONE v_tz)::date
                     WHEN q.qualified_at IS NOT NULL
                         THEN (q.qualified_at AT TIME ZONE v_tz)::date
@@ -179,15 +205,15 @@ BEGIN
                         AND (l.is_converted OR l.is_converted IS NULL)
                         THEN l.converted_date
                     -- rule 3: a qualified current status, from when it took effect
-                    WHEN
-                        lower(btrim(l.status)) = ANY(v_qualified)
-                        AND l.lagging_since IS NOT NULL
-                        THEN (l.lagging_since AT TIME ZONE v_tz)::date
+                    WHEN g.lagging_since IS NOT NULL
+                        THEN (g.lagging_since AT TIME ZONE v_tz)::date
                     WHEN lower(btrim(l.status)) = ANY(v_qualified)
                         THEN (l.created_at AT TIME ZONE v_tz)::date
                 END AS qualified_date
         ) AS qd
-        WHERE v_candidates IS NULL OR l.lead_id = ANY(v_candidates)
+        WHERE
+            NOT l.is_deleted
+            AND (v_candidates IS NULL OR l.lead_id = ANY(v_candidates))
     ),
 
     sqls_by_day AS (
