@@ -18,7 +18,7 @@ from infra.github import GitHubAccess
 from infra.identity import HostIdentity
 from infra.instance import DatabaseHost
 from infra.network import Network
-from infra.secrets import DatabaseSecrets
+from infra.credentials import DatabaseSecrets
 from infra.settings import Settings, load_settings
 
 
