@@ -137,7 +137,7 @@ class CodeBundle(pulumi.ComponentResource):
         self.built = built
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            bucket_prefix=f"{settings.name}-code-"[:37].lower(),
+            bucket_prefix=settings.bucket_prefix("code"),
             force_destroy=True,  # holds only rebuildable bundles
             tags={"revops:stack": settings.stack},
             opts=child,

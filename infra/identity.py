@@ -18,7 +18,21 @@ import pulumi_aws as aws
 
 from infra.settings import Settings
 
-SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
+
+
+def partition() -> tuple[str, str]:
+    """(partition, DNS suffix) of the target account: ("aws", "amazonaws.com") in commercial
+    regions, "aws-cn" / "aws-us-gov" elsewhere; never hard-code `arn:aws`."""
+    found = aws.get_partition()
+    return (
+        str(getattr(found, "partition", None) or "aws"),
+        str(getattr(found, "dns_suffix", None) or "amazonaws.com"),
+    )
+
+
+def ssm_core_policy_arn(partition_name: str) -> str:
+    return f"arn:{partition_name}:iam::aws:policy/{SSM_CORE_POLICY}"
 
 
 def host_policy_document(secret_arns: list[str], bundle_object_arn: str) -> str:
@@ -61,6 +75,7 @@ class HostIdentity(pulumi.ComponentResource):
     ) -> None:
         super().__init__("revops:infra:HostIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        partition_name, dns_suffix = partition()
         self.role = aws.iam.Role(
             f"{name}-role",
             name_prefix=f"{settings.name}-host-"[:38],
@@ -71,7 +86,7 @@ class HostIdentity(pulumi.ComponentResource):
                     "Statement": [
                         {
                             "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Principal": {"Service": f"ec2.{dns_suffix}"},
                             "Action": "sts:AssumeRole",
                         }
                     ],
@@ -83,7 +98,7 @@ class HostIdentity(pulumi.ComponentResource):
         aws.iam.RolePolicyAttachment(
             f"{name}-ssm-core",
             role=self.role.name,
-            policy_arn=SSM_CORE_POLICY_ARN,
+            policy_arn=ssm_core_policy_arn(partition_name),
             opts=child,
         )
         arns = list(secret_arns.values())

@@ -9,14 +9,16 @@ or with `pulumi config set --path 'allowed_cidrs[0]' 10.0.0.0/16`.
 |---|---|---|
 | instance_type | t3.small | EC2 type; a Graviton type (t4g, m7g, ...) switches the AMI and wheels to arm64 |
 | ami_id | latest Amazon Linux 2023 | pin an AMI; unset = newest AL2023 at first `up` (later AMIs are ignored) |
-| postgres_major | 16 | PostgreSQL major from the AL2023 repositories (15, 16 or 17) |
+| postgres_major | 16 | PostgreSQL major from the AL2023 repositories (15, 16, 17 or 18) |
 | data_volume_size_gib | 20 | gp3 data volume for PGDATA (grow it later; never shrink) |
 | root_volume_size_gib | 16 | encrypted gp3 root volume |
-| vpc_id / subnet_id | default VPC, its first default subnet | where the host lives |
+| vpc_id / subnet_id | default VPC, its lowest default subnet whose zone offers the instance type and the endpoint services | where the host lives |
 | allowed_cidrs | none | CIDRs that may reach 5432 (TLS + scram); none = no ingress rule at all |
 | allowed_security_group_ids | none | security groups that may reach 5432 |
 | associate_public_ip | false | give the host a public IPv4 address (EC2.9: leave off) |
 | create_vpc_endpoints | true | interface endpoints (SSM, Secrets Manager) + S3 gateway endpoint |
+| ec2messages_endpoint | true | also the EC2 messages interface endpoint (SSM Agent before 3.3.40 needs it) |
+| s3_endpoint_id | unset (create) | reuse the VPC's S3 gateway endpoint (it must serve the subnet's route table) |
 | business_timezone | UTC | the metrics' business time zone, also the timer's |
 | run_time | 06:30 | daily run time (HH:MM, business time zone) |
 | github_repository | unset (off) | owner/name allowed to run the metrics through SSM via OIDC |
@@ -35,12 +37,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-POSTGRES_MAJORS = (15, 16, 17)
+POSTGRES_MAJORS = (15, 16, 17, 18)
 _INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z]+)(?P<gen>\d+)(?P<attrs>[a-z-]*)\.[a-z0-9]+$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]+$")
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 _RUN_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -65,6 +68,8 @@ class Settings:
     allowed_security_group_ids: tuple[str, ...] = ()
     associate_public_ip: bool = False
     create_vpc_endpoints: bool = True
+    ec2messages_endpoint: bool = True
+    s3_endpoint_id: str | None = None
     business_timezone: str = "UTC"
     run_time: str = "06:30"
     github_repository: str | None = None
@@ -78,6 +83,16 @@ class Settings:
     def name(self) -> str:
         """Prefix of every physical resource name: revops-<stack>."""
         return f"revops-{self.stack}"
+
+    def bucket_prefix(self, purpose: str) -> str:
+        """An S3 bucket name prefix for `purpose`: lowercase letters, digits and hyphens only.
+
+        Stack names may hold `_`, `.` and capitals, which S3 refuses (or, for dots, breaks TLS
+        virtual hosting); Pulumi appends a 26-character suffix, so the prefix is at most 37.
+        """
+        raw = f"{self.name}-{purpose}-".lower()
+        cleaned = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", raw))
+        return cleaned[:37]
 
     @property
     def architecture(self) -> str:
@@ -155,6 +170,9 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
     major = _as_int(get("postgres_major"), "postgres_major", 16, 0, 99)
     if major not in POSTGRES_MAJORS:
         raise SettingsError(f"postgres_major: {major} not in {POSTGRES_MAJORS} (AL2023 packages)")
+    s3_endpoint_id = (get("s3_endpoint_id") or "").strip() or None
+    if s3_endpoint_id is not None and not _VPCE_ID.match(s3_endpoint_id):
+        raise SettingsError(f"s3_endpoint_id: {s3_endpoint_id!r} is not a VPC endpoint id")
     timezone = (get("business_timezone") or "UTC").strip()
     try:
         ZoneInfo(timezone)
@@ -200,6 +218,8 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
         allowed_security_group_ids=groups,
         associate_public_ip=_as_bool(get("associate_public_ip"), "associate_public_ip", False),
         create_vpc_endpoints=_as_bool(get("create_vpc_endpoints"), "create_vpc_endpoints", True),
+        ec2messages_endpoint=_as_bool(get("ec2messages_endpoint"), "ec2messages_endpoint", True),
+        s3_endpoint_id=s3_endpoint_id,
         business_timezone=timezone,
         run_time=run_time,
         github_repository=repository,

@@ -14,11 +14,11 @@ import pulumi
 from infra.bundle import CodeBundle, build_bundle, default_out_dir
 from infra.cloud_init import HostEnv, render_user_data
 from infra.commands import MetricsCommand
+from infra.credentials import DatabaseSecrets
 from infra.github import GitHubAccess
 from infra.identity import HostIdentity
 from infra.instance import DatabaseHost
 from infra.network import Network
-from infra.credentials import DatabaseSecrets
 from infra.settings import Settings, load_settings
 
 

@@ -50,6 +50,10 @@ class Mocks(pulumi.runtime.Mocks):
     resources: list[Registered] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     counter: int = 0
+    # Zones offering the instance type / the endpoint services, and subnets' own route tables.
+    type_zones: set[str] = field(default_factory=lambda: set(SUBNETS.values()))
+    endpoint_zones: set[str] = field(default_factory=lambda: {*SUBNETS.values(), "us-east-1c"})
+    subnet_route_tables: dict[str, str] = field(default_factory=dict)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.counter += 1
@@ -125,6 +129,29 @@ class Mocks(pulumi.runtime.Mocks):
             }
         if token == "aws:ec2/getAmi:getAmi":
             return {"id": AMI, "imageId": AMI, "architecture": "x86_64", "name": "al2023-ami"}
+        if token == "aws:index/getPartition:getPartition":
+            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
+        if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            return {
+                "id": REGION,
+                "locations": sorted(self.type_zones),
+                "locationTypes": ["availability-zone"] * len(self.type_zones),
+                "instanceTypes": [a["filters"][0]["values"][0]] * len(self.type_zones),
+            }
+        if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            service = a["service"]
+            return {
+                "id": service,
+                "serviceName": f"com.amazonaws.{REGION}.{service}",
+                "serviceType": a.get("serviceType", "Interface"),
+                "availabilityZones": sorted(self.endpoint_zones),
+            }
+        if token == "aws:ec2/getRouteTables:getRouteTables":
+            subnet = a["filters"][0]["values"][0]
+            table = self.subnet_route_tables.get(subnet)
+            return {"id": REGION, "ids": [table] if table else []}
+        if token == "aws:ec2/getVpcEndpoint:getVpcEndpoint":
+            return {"id": a["id"], "prefixListId": "pl-0existing000001", "vpcId": DEFAULT_VPC}
         raise AssertionError(f"unmocked invoke {token}")
 
     # Helpers for the tests.
