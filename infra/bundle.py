@@ -57,8 +57,15 @@ def _wanted(rel: Path) -> bool:
     return not rel.name.endswith(EXCLUDED_SUFFIXES)
 
 
-def bundle_members(root: Path = REPO_ROOT) -> list[tuple[str, Path]]:
-    """(archive name, source path) of every file that goes into the bundle, sorted."""
+def wheelhouse_dir() -> Path:
+    """The wheels `pulumi up` ships to the host: $REVOPS_WHEELHOUSE, else dist/wheelhouse."""
+    return Path(os.environ.get("REVOPS_WHEELHOUSE") or REPO_ROOT / WHEELHOUSE)
+
+
+def bundle_members(root: Path = REPO_ROOT, wheels: Path | None = None) -> list[tuple[str, Path]]:
+    """(archive name, source path) of every file that goes into the bundle, sorted.
+
+    `wheels` is the wheelhouse directory (default: root/dist/wheelhouse)."""
     members: dict[str, Path] = {}
     for name in INCLUDE_FILES:
         if (root / name).is_file():
@@ -71,7 +78,7 @@ def bundle_members(root: Path = REPO_ROOT) -> list[tuple[str, Path]]:
             rel = path.relative_to(root)
             if path.is_file() and not path.is_symlink() and _wanted(rel):
                 members[rel.as_posix()] = path
-    wheels = root / WHEELHOUSE
+    wheels = wheels or root / WHEELHOUSE
     if wheels.is_dir():
         for path in wheels.glob("*.whl"):
             members[f"wheels/{path.name}"] = path
@@ -96,9 +103,9 @@ def _tar_bytes(members: list[tuple[str, Path]]) -> bytes:
     return out.getvalue()
 
 
-def build_bundle(out_dir: Path, root: Path = REPO_ROOT) -> BuiltBundle:
+def build_bundle(out_dir: Path, root: Path = REPO_ROOT, wheels: Path | None = None) -> BuiltBundle:
     """Write the reproducible bundle to out_dir/revops-<sha256>.tar.gz (atomically)."""
-    members = bundle_members(root)
+    members = bundle_members(root, wheels)
     if not any(name == "pyproject.toml" for name, _ in members):
         raise FileNotFoundError(f"{root} has no pyproject.toml: not the project root")
     data = _tar_bytes(members)

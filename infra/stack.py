@@ -11,7 +11,8 @@ from typing import Any
 
 import pulumi
 
-from infra.bundle import CodeBundle, build_bundle, default_out_dir
+from infra import wheelhouse
+from infra.bundle import REPO_ROOT, CodeBundle, build_bundle, default_out_dir, wheelhouse_dir
 from infra.cloud_init import HostEnv, render_user_data
 from infra.commands import MetricsCommand
 from infra.credentials import DatabaseSecrets
@@ -29,6 +30,35 @@ def current_settings() -> Settings:
     return load_settings(config.get, stack=pulumi.get_stack(), region=region)
 
 
+class WheelhouseError(RuntimeError):
+    """The bundled wheels cannot install on the host: `pulumi up` stops before changing anything."""
+
+
+def check_wheelhouse(settings: Settings) -> None:
+    """Refuse a wheelhouse the host's `pip install --no-index` would fail on.
+
+    No wheelhouse is fine only when the host has an internet route (create_vpc_endpoints false:
+    a NAT, or a public IP): then pip installs from PyPI. Wheels of another architecture or
+    Python, or a missing dependency, always stop the deploy.
+    """
+    directory = wheelhouse_dir()
+    offline = settings.create_vpc_endpoints and not settings.associate_public_ip
+    has_wheels = directory.is_dir() and any(directory.glob("*.whl"))
+    if not has_wheels and not offline:
+        return
+    found = wheelhouse.problems(directory, REPO_ROOT / "pyproject.toml", settings.architecture)
+    if found:
+        arch = wheelhouse.MACHINES[settings.architecture]
+        raise WheelhouseError(
+            "the host (no internet route: VPC endpoints, no NAT) cannot install its Python "
+            f"dependencies: {'; '.join(found[:10])}. Run `infra/host/build-wheelhouse.sh {arch}` "
+            "and `pulumi up` again (docs/DEPLOY.md)"
+            if not has_wheels
+            else f"the wheelhouse does not fit the {arch} host: {'; '.join(found[:10])}. "
+            f"Run `infra/host/build-wheelhouse.sh {arch}` and `pulumi up` again (docs/DEPLOY.md)"
+        )
+
+
 def build(settings: Settings | None = None) -> dict[str, Any]:
     """Declare every resource; returns the components (tests inspect them)."""
     settings = settings or current_settings()
@@ -36,13 +66,8 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
 
     network = Network(f"{name}-network", settings)
     secrets = DatabaseSecrets(f"{name}-secrets", settings)
-    built = build_bundle(default_out_dir())
-    if settings.create_vpc_endpoints and not settings.associate_public_ip and not built.has_wheels:
-        pulumi.log.warn(
-            "the code bundle has no wheelhouse and the host has no internet route by default "
-            "(VPC endpoints, no NAT): run infra/host/build-wheelhouse.sh before `pulumi up` "
-            "or the host cannot install the Python dependencies (docs/DEPLOY.md)"
-        )
+    check_wheelhouse(settings)
+    built = build_bundle(default_out_dir(), wheels=wheelhouse_dir())
     bundle = CodeBundle(f"{name}-code", settings, built)
     identity = HostIdentity(
         f"{name}-identity",

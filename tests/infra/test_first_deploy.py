@@ -5,12 +5,15 @@ Each test names the failure it prevents; the program runs under the mocks of pul
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from infra.settings import Settings, SettingsError, load_settings
-from pulumi_harness import REGION, Mocks, Program, run_program
+from pulumi_harness import REGION, Mocks, Program, fake_wheelhouse, run_program
+
+from infra import wheelhouse
 
 ROOT = Path(__file__).resolve().parents[2]
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -168,3 +171,76 @@ def test_new_network_keys_are_validated() -> None:
         _settings(s3_endpoint_id="rtb-123")
     assert _settings().ec2messages_endpoint is True
     assert _settings(ec2messages_endpoint="false").ec2messages_endpoint is False
+
+
+# --- wheelhouse -----------------------------------------------------------------------------
+
+
+def test_complete_wheelhouse_has_no_problems(tmp_path: Path) -> None:
+    wheels = fake_wheelhouse(tmp_path / "w")
+    assert wheelhouse.problems(wheels, ROOT / "pyproject.toml", "x86_64") == []
+
+
+def test_wheelhouse_built_on_python_3_13_misses_typing_extensions(tmp_path: Path) -> None:
+    """What pip leaves out when it evaluates `python_version < "3.13"` for its own Python."""
+    wheels = fake_wheelhouse(tmp_path / "w", omit=("typing_extensions",))
+    found = wheelhouse.problems(wheels, ROOT / "pyproject.toml", "x86_64")
+    assert found == ["missing typing-extensions>=4.6 (needed by psycopg 3.2.9)"]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "infra" / "wheelhouse.py"),
+            "missing",
+            "--arch",
+            "x86_64",
+            str(wheels),
+            str(ROOT / "pyproject.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.splitlines() == ["typing-extensions>=4.6"]
+
+
+def test_wheelhouse_of_another_architecture(tmp_path: Path) -> None:
+    wheels = fake_wheelhouse(tmp_path / "w", arch="aarch64")
+    found = wheelhouse.problems(wheels, ROOT / "pyproject.toml", "x86_64")
+    assert any("psycopg_binary" in f and "not installable" in f for f in found), found
+    assert any(f.startswith("missing psycopg-binary") for f in found), found
+    assert wheelhouse.problems(wheels, ROOT / "pyproject.toml", "arm64") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("x-1-cp311-cp311-manylinux_2_34_x86_64.whl", True),
+        ("x-1-cp311-cp311-manylinux_2_35_x86_64.whl", False),  # AL2023 has glibc 2.34
+        ("x-1-cp38-abi3-manylinux2014_x86_64.whl", True),
+        ("x-1-cp313-cp313-manylinux_2_17_x86_64.whl", False),
+        ("x-1-cp311-cp311-macosx_11_0_arm64.whl", False),
+        ("x-1-py3-none-any.whl", True),
+    ],
+)
+def test_wheel_tags_for_the_host(name: str, ok: bool) -> None:
+    assert wheelhouse.installable(wheelhouse.parse_wheel(Path(name)), "x86_64") is ok
+
+
+def test_deploy_without_a_wheelhouse_is_an_error(bundle_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="no internet route.*build-wheelhouse.sh x86_64"):
+        run_program({"aws:region": REGION}, bundle_dir, wheels=tmp_path / "none")
+    # With a NAT (no endpoints) the host installs from PyPI: no wheelhouse is fine.
+    config = {"aws:region": REGION, "revops-metrics:create_vpc_endpoints": "false"}
+    run_program(config, bundle_dir, wheels=tmp_path / "none")
+
+
+def test_deploy_with_a_wrong_architecture_wheelhouse_is_an_error(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    wheels = fake_wheelhouse(tmp_path / "x86")
+    config = {"aws:region": REGION, "revops-metrics:instance_type": "t4g.small"}
+    with pytest.raises(Exception, match="does not fit the aarch64 host"):
+        run_program(config, bundle_dir, wheels=wheels)
+    config["revops-metrics:create_vpc_endpoints"] = "false"
+    with pytest.raises(Exception, match="does not fit the aarch64 host"):
+        run_program(config, bundle_dir, wheels=wheels)
