@@ -292,7 +292,7 @@ bootstrap_databases() {
 
 install_units() {
     local release=$REVOPS_ROOT/current unit
-    for unit in revops-metrics.service revops-metrics.timer revops-backfill@.service; do
+    for unit in revops-metrics.service revops-metrics@.service revops-metrics.timer revops-backfill@.service; do
         write_if_changed "/etc/systemd/system/$unit" 0644 <"$release/runner/systemd/$unit"
     done
     mkdir -p /etc/systemd/system/revops-metrics.timer.d /etc/revops

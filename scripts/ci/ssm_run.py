@@ -96,7 +96,8 @@ def cmd_run(days: int) -> int:
         parameters = {"action": ["backfill"], "backfillDays": [str(days)]}
     else:
         action, title = "run", "Daily metrics run"
-        parameters = {"action": ["run"]}
+        # Logged in metrics.run_log as trigger github (revops-metrics@github.service).
+        parameters = {"action": ["run"], "trigger": ["github"]}
     try:
         status, stdout, stderr = send(action, parameters, timeout_for(days))
     except ValueError as exc:

@@ -163,7 +163,13 @@ def test_ensure_tls_creates_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["nope"], "unknown action"), (["backfill", "0"], "1-9999"), (["backfill", "1;id"], "1-9999")],
+    [
+        (["nope"], "unknown action"),
+        (["backfill", "0"], "1-9999"),
+        (["backfill", "1;id"], "1-9999"),
+        (["run", "1", "systemd"], "github or manual"),
+        (["run", "1", "x;id"], "github or manual"),
+    ],
 )
 def test_ssm_run_refuses_bad_arguments(args: list[str], message: str) -> None:
     result = subprocess.run(

@@ -456,8 +456,9 @@ def test_ssm_document_runs_only_the_units(default_program: Program) -> None:
     assert params["backfillDays"]["allowedPattern"] == "^[1-9][0-9]{0,3}$"
     (step,) = content["mainSteps"]
     assert step["inputs"]["runCommand"] == [
-        "/usr/local/sbin/revops-ssm-run '{{ action }}' '{{ backfillDays }}'"
+        "/usr/local/sbin/revops-ssm-run '{{ action }}' '{{ backfillDays }}' '{{ trigger }}'"
     ]
+    assert params["trigger"]["allowedValues"] == ["github", "manual"]
 
 
 def test_program_runs_under_generic_mocks(bundle_dir: Path) -> None:

@@ -137,6 +137,7 @@ def test_real_repository_bundle_has_what_the_host_runs(tmp_path: Path) -> None:
         "runner/systemd/revops-metrics.service",
         "runner/systemd/revops-metrics.timer",
         "runner/systemd/revops-backfill@.service",
+        "runner/systemd/revops-metrics@.service",
         "runner/revops/aws.py",
         "db/cluster/roles.sql",
     ):

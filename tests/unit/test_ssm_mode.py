@@ -174,7 +174,7 @@ def test_daily_run_sends_the_stack_document_to_the_instance(aws: dict[str, Any])
     [command] = commands(aws)
     assert command["DocumentName"] == DOCUMENT
     assert command["InstanceIds"] == [aws["instance_id"]]
-    assert command["Parameters"] == {"action": ["run"]}
+    assert command["Parameters"] == {"action": ["run"], "trigger": ["github"]}
     assert "4242" in command["Comment"]
     assert_valid_for_the_stack_document(command["Parameters"])
     assert f"sending SSM document {DOCUMENT} (run) to {aws['instance_id']}" in proc.stdout
@@ -184,7 +184,7 @@ def test_daily_run_sends_the_stack_document_to_the_instance(aws: dict[str, Any])
 def test_empty_backfill_days_is_the_daily_run(aws: dict[str, Any]) -> None:
     proc = ssm_script(aws, BACKFILL_DAYS="")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert [c["Parameters"] for c in commands(aws)] == [{"action": ["run"]}]
+    assert [c["Parameters"] for c in commands(aws)] == [{"action": ["run"], "trigger": ["github"]}]
 
 
 @pytest.mark.parametrize("days", ["1", "30", "3650"])

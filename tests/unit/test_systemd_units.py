@@ -16,7 +16,7 @@ import pytest
 from toolpaths import system_tool
 
 UNIT_DIR = Path(__file__).resolve().parents[2] / "runner" / "systemd"
-SERVICES = ("revops-metrics.service", "revops-backfill@.service")
+SERVICES = ("revops-metrics.service", "revops-metrics@.service", "revops-backfill@.service")
 VENV_REVOPS = "/opt/revops/venv/bin/revops"
 
 # Each directive the house style asks of a service, with the value it must have.
@@ -88,6 +88,8 @@ def test_service_hardening(name: str) -> None:
     assert exec_start.startswith(VENV_REVOPS + " ")
     if name == "revops-metrics.service":
         assert exec_start.endswith("run --trigger systemd")
+    elif name == "revops-metrics@.service":
+        assert exec_start.endswith("run --trigger %i")
     else:
         assert exec_start.endswith("backfill --days %i")
 
