@@ -8,6 +8,7 @@ configuration is loaded by a real PostgreSQL).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -190,7 +191,8 @@ def _bundle(tmp_path: Path) -> tuple[Path, str]:
         tar.addfile(info, io.BytesIO(data))
     path = tmp_path / "bundle.tar.gz"
     path.write_bytes(raw.getvalue())
-    return path, hashlib.sha256(raw.getvalue()).hexdigest()
+    # Named by the uncompressed tar's sha256 (infra/bundle.py).
+    return path, hashlib.sha256(gzip.decompress(raw.getvalue())).hexdigest()
 
 
 def _fetch_env(tmp_path: Path, bundle: Path, sha: str) -> dict[str, str]:
