@@ -24,6 +24,7 @@ or with `pulumi config set --path 'allowed_cidrs[0]' 10.0.0.0/16`.
 | github_repository | unset (off) | owner/name allowed to run the metrics through SSM via OIDC |
 | github_branch | main | the branch of that repository allowed to assume the role |
 | github_oidc_provider_arn | unset (create) | reuse the account's existing GitHub OIDC provider |
+| security_updates | true | dnf-automatic installs security updates daily on the host |
 | secret_recovery_window_days | 7 | Secrets Manager recovery window on delete (0 = immediately) |
 | source_db / metrics_db | revops_training / revops_metrics | database names |
 """
@@ -75,6 +76,7 @@ class Settings:
     github_repository: str | None = None
     github_branch: str = "main"
     github_oidc_provider_arn: str | None = None
+    security_updates: bool = True
     secret_recovery_window_days: int = 7
     source_db: str = "revops_training"
     metrics_db: str = "revops_metrics"
@@ -225,6 +227,7 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
         github_repository=repository,
         github_branch=branch,
         github_oidc_provider_arn=(get("github_oidc_provider_arn") or "").strip() or None,
+        security_updates=_as_bool(get("security_updates"), "security_updates", True),
         secret_recovery_window_days=recovery,
         source_db=databases["source_db"],
         metrics_db=databases["metrics_db"],

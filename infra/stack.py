@@ -101,6 +101,7 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
                     fdw_reader_secret_id=v[3],
                     runner_secret_id=v[4],
                     bi_secret_id=v[5],
+                    security_updates=settings.security_updates,
                 )
             )
         )

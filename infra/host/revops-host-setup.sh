@@ -10,7 +10,7 @@
 # Steps: packages -> data volume (format only when empty, mount by UUID) -> initdb (scram) ->
 # TLS certificate -> postgresql.conf/pg_hba.conf -> PostgreSQL running -> code (venv of this
 # release) -> `revops bootstrap` as the local postgres superuser over the Unix socket ->
-# systemd units and timer.
+# systemd units and timer -> security updates (dnf-automatic) -> one run per new release.
 #
 # The render_* functions are pure (stdout only) and are tested without root or AWS:
 #   bash -c 'source infra/host/revops-host-setup.sh; render_pg_hba revops_training revops_metrics'
@@ -95,6 +95,27 @@ AWS_REGION=$1
 REVOPS_DB_SECRET_ID=$2
 REVOPS_SOURCE_DB=$3
 REVOPS_METRICS_DB=$4
+EOF
+}
+
+# render_dnf_automatic_conf: dnf-automatic applies security updates only (daily timer). A new
+# PostgreSQL minor release is installed but runs after the next restart or reboot; a kernel
+# update after the next reboot (or instance replacement).
+render_dnf_automatic_conf() {
+    cat <<EOF
+# Written by revops-host-setup (stack key security_updates): daily security updates.
+[commands]
+upgrade_type = security
+random_sleep = 1800
+network_online_timeout = 60
+download_updates = yes
+apply_updates = yes
+
+[emitters]
+emit_via = stdio
+
+[base]
+debuglevel = 1
 EOF
 }
 
@@ -305,6 +326,36 @@ install_units() {
     systemctl enable --now revops-metrics.timer
 }
 
+# security_updates: dnf-automatic for security updates (REVOPS_SECURITY_UPDATES=true, the
+# default), or its timer off. Amazon Linux 2023 locks the repositories to the AMI's release, so
+# without `releasever=latest` dnf-automatic would find nothing newer than the AMI.
+security_updates() {
+    if [[ ${REVOPS_SECURITY_UPDATES:-true} != true ]]; then
+        systemctl disable --now dnf-automatic.timer >/dev/null 2>&1 || true
+        return 0
+    fi
+    rpm -q dnf-automatic >/dev/null 2>&1 || dnf -y -q install dnf-automatic
+    mkdir -p /etc/dnf/vars
+    printf 'latest\n' | write_if_changed /etc/dnf/vars/releasever 0644
+    render_dnf_automatic_conf | write_if_changed /etc/dnf/automatic.conf 0644
+    systemctl enable --now dnf-automatic.timer
+}
+
+# start_run_once_per_release: a replaced host has no timer stamp, so Persistent=true cannot
+# catch up a run missed during the swap (it would wait a day). The first setup of each release
+# on this host starts the daily service once, without waiting for it; re-runs do not.
+start_run_once_per_release() {
+    local state=${REVOPS_STATE_DIR:-/var/lib/revops} stamp
+    stamp=$state/started-release
+    if [[ -f $stamp && $(<"$stamp") == "$REVOPS_BUNDLE_SHA256" ]]; then
+        return 0
+    fi
+    mkdir -p "$state"
+    log "release $REVOPS_BUNDLE_SHA256 is new on this host: starting revops-metrics.service once"
+    systemctl start --no-block revops-metrics.service
+    printf '%s\n' "$REVOPS_BUNDLE_SHA256" >"$stamp"
+}
+
 main() {
     [[ $EUID == 0 ]] || die "run as root"
     local env_file=${REVOPS_HOST_ENV:-/etc/revops/host.env}
@@ -317,6 +368,8 @@ main() {
     install_code
     bootstrap_databases
     install_units
+    security_updates
+    start_run_once_per_release
     log "done: PostgreSQL $REVOPS_PG_MAJOR, release $REVOPS_BUNDLE_SHA256, timer enabled"
 }
 

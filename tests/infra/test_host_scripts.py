@@ -241,3 +241,37 @@ def test_fetch_bundle_refuses_a_wrong_hash(tmp_path: Path) -> None:
     assert "sha256 mismatch" in result.stderr
     assert not (tmp_path / "opt" / "releases" / ("0" * 64)).exists()
     assert not (tmp_path / "setup.log").exists()
+
+
+def _fake_systemctl(tmp_path: Path) -> dict[str, str]:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir(exist_ok=True)
+    systemctl = fake_bin / "systemctl"
+    systemctl.write_text('#!/usr/bin/env bash\necho "$*" >> "$SYSTEMCTL_LOG"\n')
+    systemctl.chmod(0o755)
+    return {
+        "PATH": f"{fake_bin}:{os.environ['PATH']}",
+        "SYSTEMCTL_LOG": str(tmp_path / "systemctl.log"),
+        "REVOPS_STATE_DIR": str(tmp_path / "state"),
+    }
+
+
+def test_a_new_release_starts_one_run(tmp_path: Path) -> None:
+    """After a replacement the timer has no stamp: the setup starts the service once."""
+    env = _fake_systemctl(tmp_path)
+    for sha in ("a" * 64, "a" * 64, "b" * 64):
+        _bash("start_run_once_per_release", env={**env, "REVOPS_BUNDLE_SHA256": sha})
+    calls = (tmp_path / "systemctl.log").read_text().splitlines()
+    assert calls == ["start --no-block revops-metrics.service"] * 2
+    assert (tmp_path / "state" / "started-release").read_text() == "b" * 64 + "\n"
+
+
+def test_security_updates_config() -> None:
+    conf = _bash("render_dnf_automatic_conf")
+    assert "upgrade_type = security" in conf
+    assert "apply_updates = yes" in conf
+    setup = SETUP.read_text()
+    assert "systemctl enable --now dnf-automatic.timer" in setup
+    assert "printf 'latest\\n' | write_if_changed /etc/dnf/vars/releasever" in setup
+    main = setup[setup.index("main() {") :]
+    assert main.index("install_units") < main.index("start_run_once_per_release")
