@@ -137,6 +137,8 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
     pulumi.export("bundle_uri", bundle.uri)
     pulumi.export("bundle_sha256", built.sha256)
     pulumi.export("region", settings.region)
+    # GitHub's ssm mode finds the host by the tag revops:stack=<this> (METRICS_STACK).
+    pulumi.export("stack", settings.stack)
     return {
         "settings": settings,
         "network": network,

@@ -390,15 +390,29 @@ def test_github_role_may_only_send_the_metrics_document(github_program: Program)
     (policy,) = [p for p in github_program.of_type(ROLE_POLICY) if "github" in p.name]
     statements = _statements(policy.inputs["policy"])
     send = [s for s in statements if "ssm:SendCommand" in _as_list(s["Action"])]
-    (send_statement,) = send
-    assert _as_list(send_statement["Action"]) == ["ssm:SendCommand"]
+    for statement in send:
+        assert _as_list(statement["Action"]) == ["ssm:SendCommand"]
     (document,) = github_program.of_type("aws:ssm/document:Document")
     (instance,) = github_program.of_type(INSTANCE)
-    assert sorted(send_statement["Resource"]) == sorted(
-        [document.outputs["arn"], instance.outputs["arn"]]
-    )
+    by_resource = {tuple(s["Resource"]): s for s in send}
+    assert set(by_resource) == {
+        (document.outputs["arn"],),
+        (instance.outputs["arn"].rsplit("/", 1)[0] + "/*",),
+    }
+    # Instances only with the stack's tag: the host, also after a replacement.
+    tagged = by_resource[(instance.outputs["arn"].rsplit("/", 1)[0] + "/*",)]
+    assert tagged["Condition"] == {"StringEquals": {"ssm:resourceTag/revops:stack": "test"}}
+    assert instance.inputs["tags"]["revops:stack"] == "test"
     actions = sorted(a for s in statements for a in _as_list(s["Action"]))
-    assert actions == ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:SendCommand"]
+    assert actions == [
+        "ec2:DescribeInstances",
+        "ssm:GetCommandInvocation",
+        "ssm:ListCommandInvocations",
+        "ssm:SendCommand",
+        "ssm:SendCommand",
+    ]
+    (role,) = [r for r in github_program.of_type(ROLE) if "github" in r.name]
+    assert role.inputs["maxSessionDuration"] == 21600
 
 
 def test_existing_oidc_provider_is_reused(bundle_dir: Path) -> None:
