@@ -12,6 +12,8 @@ or with `pulumi config set --path 'allowed_cidrs[0]' 10.0.0.0/16`.
 | postgres_major | 16 | PostgreSQL major from the AL2023 repositories (15, 16, 17 or 18) |
 | data_volume_size_gib | 20 | gp3 data volume for PGDATA (grow it later; never shrink) |
 | root_volume_size_gib | 16 | encrypted gp3 root volume |
+| snapshot_retention_days | 7 | daily DLM snapshots of the data volume kept (0 = no snapshots) |
+| data_volume_snapshot_id | unset | restore: a new data volume from this snapshot (docs/DEPLOY.md) |
 | vpc_id / subnet_id | default VPC, its lowest default subnet whose zone offers the instance type and the endpoint services | where the host lives |
 | allowed_cidrs | none | CIDRs that may reach 5432 (TLS + scram); none = no ingress rule at all |
 | allowed_security_group_ids | none | security groups that may reach 5432 |
@@ -44,6 +46,7 @@ _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]+$")
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_SNAPSHOT_ID = re.compile(r"^snap-[0-9a-f]{8,17}$")
 _VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 _RUN_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -63,6 +66,8 @@ class Settings:
     postgres_major: int = 16
     data_volume_size_gib: int = 20
     root_volume_size_gib: int = 16
+    snapshot_retention_days: int = 7
+    data_volume_snapshot_id: str | None = None
     vpc_id: str | None = None
     subnet_id: str | None = None
     allowed_cidrs: tuple[str, ...] = ()
@@ -172,6 +177,9 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
     major = _as_int(get("postgres_major"), "postgres_major", 16, 0, 99)
     if major not in POSTGRES_MAJORS:
         raise SettingsError(f"postgres_major: {major} not in {POSTGRES_MAJORS} (AL2023 packages)")
+    snapshot_id = (get("data_volume_snapshot_id") or "").strip() or None
+    if snapshot_id is not None and not _SNAPSHOT_ID.match(snapshot_id):
+        raise SettingsError(f"data_volume_snapshot_id: {snapshot_id!r} is not an EBS snapshot id")
     s3_endpoint_id = (get("s3_endpoint_id") or "").strip() or None
     if s3_endpoint_id is not None and not _VPCE_ID.match(s3_endpoint_id):
         raise SettingsError(f"s3_endpoint_id: {s3_endpoint_id!r} is not a VPC endpoint id")
@@ -214,6 +222,10 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
         root_volume_size_gib=_as_int(
             get("root_volume_size_gib"), "root_volume_size_gib", 16, 8, 1024
         ),
+        snapshot_retention_days=_as_int(
+            get("snapshot_retention_days"), "snapshot_retention_days", 7, 0, 1000
+        ),
+        data_volume_snapshot_id=snapshot_id,
         vpc_id=(get("vpc_id") or "").strip() or None,
         subnet_id=(get("subnet_id") or "").strip() or None,
         allowed_cidrs=tuple(_cidr(c) for c in _as_list(get("allowed_cidrs"), "allowed_cidrs")),

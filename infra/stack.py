@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 
 from infra import wheelhouse
+from infra.backup import VolumeBackups
 from infra.bundle import REPO_ROOT, CodeBundle, build_bundle, default_out_dir, wheelhouse_dir
 from infra.cloud_init import HostEnv, render_user_data
 from infra.commands import MetricsCommand
@@ -116,6 +117,9 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         user_data=user_data,
         opts=pulumi.ResourceOptions(depends_on=[bundle, identity, *network.endpoints]),
     )
+    backups: VolumeBackups | None = None
+    if settings.snapshot_retention_days > 0:
+        backups = VolumeBackups(f"{name}-backup", settings, volume_arn=host.data_volume.arn)
     command = MetricsCommand(f"{name}-ops", settings)
     github: GitHubAccess | None = None
     if settings.github_enabled:
@@ -147,5 +151,6 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         "identity": identity,
         "host": host,
         "command": command,
+        "backups": backups,
         "github": github,
     }

@@ -126,8 +126,11 @@ def test_partition_comes_from_the_account(bundle_dir: Path) -> None:
         for a in program.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     ]
     assert arns == ["arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore"]
-    (role,) = program.of_type("aws:iam/role:Role")
-    assert '"ec2.amazonaws.com.cn"' in role.inputs["assumeRolePolicy"]
+    roles = {r.name: r.inputs["assumeRolePolicy"] for r in program.of_type("aws:iam/role:Role")}
+    [host] = [v for k, v in roles.items() if "identity" in k]
+    assert '"ec2.amazonaws.com.cn"' in host
+    [dlm] = [v for k, v in roles.items() if "backup" in k]
+    assert '"dlm.amazonaws.com.cn"' in dlm
     for path in (ROOT / "infra").glob("*.py"):
         assert '"arn:aws:' not in path.read_text(), f"{path.name} hard-codes the partition"
 

@@ -255,7 +255,7 @@ def test_host_reads_exactly_its_own_secrets(default_program: Program) -> None:
     bundle = default_program.exports["bundle_uri"].removeprefix("s3://")
     assert statements["ReadOwnCodeBundle"]["Resource"] == [f"arn:aws:s3:::{bundle}"]
     assert statements["ReadOwnCodeBundle"]["Action"] == ["s3:GetObject"]
-    (role,) = default_program.of_type(ROLE)
+    (role,) = [r for r in default_program.of_type(ROLE) if "identity" in r.name]
     (trust,) = _statements(role.inputs["assumeRolePolicy"])
     assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
 
