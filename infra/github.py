@@ -85,6 +85,14 @@ def run_policy(document_arn: str, instance_arn: str, stack: str) -> str:
                     "Condition": {"StringEquals": {f"ssm:resourceTag/{STACK_TAG}": stack}},
                 },
                 {
+                    # The freshness step publishes the host's status report (revops.cloudwatch).
+                    "Sid": "PublishRunMetrics",
+                    "Effect": "Allow",
+                    "Action": ["cloudwatch:PutMetricData"],
+                    "Resource": ["*"],
+                    "Condition": {"StringEquals": {"cloudwatch:namespace": "RevOps/Metrics"}},
+                },
+                {
                     "Sid": "FindHostAndReadCommandResult",
                     "Effect": "Allow",
                     "Action": [

@@ -25,7 +25,15 @@ import pulumi_aws as aws
 
 from infra.settings import Settings
 
-INTERFACE_ENDPOINT_SERVICES = ("ssm", "ssmmessages", "ec2messages", "secretsmanager")
+# monitoring (CloudWatch metrics) and logs: the run metrics and the journal (infra/monitoring.py).
+INTERFACE_ENDPOINT_SERVICES = (
+    "ssm",
+    "ssmmessages",
+    "ec2messages",
+    "secretsmanager",
+    "monitoring",
+    "logs",
+)
 # Only SSM Agent releases before 3.3.40.0 need ec2messages (newer ones use ssmmessages):
 # `ec2messages_endpoint: false` saves one endpoint where the AMI's agent is new enough.
 OPTIONAL_ENDPOINT_SERVICES = ("ec2messages",)

@@ -27,6 +27,8 @@ or with `pulumi config set --path 'allowed_cidrs[0]' 10.0.0.0/16`.
 | github_branch | main | the branch of that repository allowed to assume the role |
 | github_oidc_provider_arn | unset (create) | reuse the account's existing GitHub OIDC provider |
 | security_updates | true | dnf-automatic installs security updates daily on the host |
+| alert_email | unset | e-mail address subscribed to the alarms' SNS topic (confirm the link AWS sends) |
+| log_retention_days | 30 | retention of the host's CloudWatch log group (a CloudWatch Logs value) |
 | secret_recovery_window_days | 7 | Secrets Manager recovery window on delete (0 = immediately) |
 | source_db / metrics_db | revops_training / revops_metrics | database names |
 """
@@ -47,6 +49,31 @@ _BRANCH = re.compile(r"^[A-Za-z0-9._/-]+$")
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _SNAPSHOT_ID = re.compile(r"^snap-[0-9a-f]{8,17}$")
+_EMAIL = re.compile(r"^[^@\s,;'\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 _VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 _RUN_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -82,6 +109,8 @@ class Settings:
     github_branch: str = "main"
     github_oidc_provider_arn: str | None = None
     security_updates: bool = True
+    alert_email: str | None = None
+    log_retention_days: int = 30
     secret_recovery_window_days: int = 7
     source_db: str = "revops_training"
     metrics_db: str = "revops_metrics"
@@ -177,6 +206,15 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
     major = _as_int(get("postgres_major"), "postgres_major", 16, 0, 99)
     if major not in POSTGRES_MAJORS:
         raise SettingsError(f"postgres_major: {major} not in {POSTGRES_MAJORS} (AL2023 packages)")
+    alert_email = (get("alert_email") or "").strip() or None
+    if alert_email is not None and not _EMAIL.match(alert_email):
+        raise SettingsError(f"alert_email: {alert_email!r} is not an e-mail address")
+    log_retention = _as_int(get("log_retention_days"), "log_retention_days", 30, 1, 3653)
+    if log_retention not in LOG_RETENTION_DAYS:
+        raise SettingsError(
+            f"log_retention_days: {log_retention} is not a CloudWatch Logs retention "
+            f"({', '.join(map(str, LOG_RETENTION_DAYS))})"
+        )
     snapshot_id = (get("data_volume_snapshot_id") or "").strip() or None
     if snapshot_id is not None and not _SNAPSHOT_ID.match(snapshot_id):
         raise SettingsError(f"data_volume_snapshot_id: {snapshot_id!r} is not an EBS snapshot id")
@@ -240,6 +278,8 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
         github_branch=branch,
         github_oidc_provider_arn=(get("github_oidc_provider_arn") or "").strip() or None,
         security_updates=_as_bool(get("security_updates"), "security_updates", True),
+        alert_email=alert_email,
+        log_retention_days=log_retention,
         secret_recovery_window_days=recovery,
         source_db=databases["source_db"],
         metrics_db=databases["metrics_db"],

@@ -20,6 +20,7 @@ from infra.credentials import DatabaseSecrets
 from infra.github import GitHubAccess
 from infra.identity import HostIdentity
 from infra.instance import DatabaseHost
+from infra.monitoring import Monitoring, log_group_name
 from infra.network import Network
 from infra.settings import Settings, load_settings
 
@@ -66,6 +67,7 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
     name = settings.name
 
     network = Network(f"{name}-network", settings)
+    monitoring = Monitoring(f"{name}-monitoring", settings)
     secrets = DatabaseSecrets(f"{name}-secrets", settings)
     check_wheelhouse(settings)
     built = build_bundle(default_out_dir(), wheels=wheelhouse_dir())
@@ -75,6 +77,7 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         settings,
         secret_arns=secrets.arns,
         bundle_object_arn=bundle.object_arn,
+        log_group_arn=monitoring.log_group.arn,
     )
     hba_cidrs = settings.allowed_cidrs + (
         (network.vpc_cidr,) if settings.allowed_security_group_ids else ()
@@ -141,6 +144,8 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
     pulumi.export("bundle_uri", bundle.uri)
     pulumi.export("bundle_sha256", built.sha256)
     pulumi.export("region", settings.region)
+    pulumi.export("alert_topic_arn", monitoring.topic.arn)
+    pulumi.export("log_group", log_group_name(settings))
     # GitHub's ssm mode finds the host by the tag revops:stack=<this> (METRICS_STACK).
     pulumi.export("stack", settings.stack)
     return {
@@ -152,5 +157,6 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         "host": host,
         "command": command,
         "backups": backups,
+        "monitoring": monitoring,
         "github": github,
     }

@@ -129,6 +129,8 @@ class Mocks(pulumi.runtime.Mocks):
             }
         if token == "aws:ec2/getAmi:getAmi":
             return {"id": AMI, "imageId": AMI, "architecture": "x86_64", "name": "al2023-ami"}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"id": ACCOUNT, "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root"}
         if token == "aws:index/getPartition:getPartition":
             return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
         if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":

@@ -97,20 +97,10 @@ def test_ec2messages_endpoint_is_optional(bundle_dir: Path, default_program: Pro
     def services(program: Program) -> list[str]:
         return sorted(e.inputs["serviceName"].rsplit(".", 1)[1] for e in program.of_type(ENDPOINT))
 
-    assert services(default_program) == [
-        "ec2messages",
-        "s3",
-        "secretsmanager",
-        "ssm",
-        "ssmmessages",
-    ]
+    everything = ["ec2messages", "logs", "monitoring", "s3", "secretsmanager", "ssm", "ssmmessages"]
+    assert services(default_program) == everything
     config = {"aws:region": REGION, "revops-metrics:ec2messages_endpoint": "false"}
-    assert services(run_program(config, bundle_dir)) == [
-        "s3",
-        "secretsmanager",
-        "ssm",
-        "ssmmessages",
-    ]
+    assert services(run_program(config, bundle_dir)) == everything[1:]
 
 
 def test_partition_comes_from_the_account(bundle_dir: Path) -> None:

@@ -126,7 +126,15 @@ def test_default_host_security_group_has_no_ingress(default_program: Program) ->
         assert rule.get("cidrBlocks", [DEFAULT_VPC_CIDR]) == [DEFAULT_VPC_CIDR]
     endpoints = default_program.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     services = sorted(e.inputs["serviceName"].rsplit(".", 1)[1] for e in endpoints)
-    assert services == ["ec2messages", "s3", "secretsmanager", "ssm", "ssmmessages"]
+    assert services == [
+        "ec2messages",
+        "logs",
+        "monitoring",
+        "s3",
+        "secretsmanager",
+        "ssm",
+        "ssmmessages",
+    ]
 
 
 def test_postgres_only_from_configured_sources(open_program: Program) -> None:
@@ -405,6 +413,7 @@ def test_github_role_may_only_send_the_metrics_document(github_program: Program)
     assert instance.inputs["tags"]["revops:stack"] == "test"
     actions = sorted(a for s in statements for a in _as_list(s["Action"]))
     assert actions == [
+        "cloudwatch:PutMetricData",
         "ec2:DescribeInstances",
         "ssm:GetCommandInvocation",
         "ssm:ListCommandInvocations",
