@@ -173,7 +173,25 @@ def cmd_status() -> int:
     if report is None:
         print_host_output(stdout, stderr)
         return fail(f"freshness check: the SSM invocation ended {status} without a status report")
+    publish_freshness(report)
     return ci_summary.check_freshness(report)
+
+
+def publish_freshness(report: dict[str, Any]) -> None:
+    """The host's freshness, as GitHub saw it, to CloudWatch (the stack's Stale alarm).
+
+    Best effort: the host's own units publish after every run; this adds GitHub's view, so a
+    host whose publishing broke is still watched. Needs SSM_STACK (the metric's dimension).
+    """
+    stack = os.environ.get("SSM_STACK", "")
+    if not stack:
+        return
+    from revops import cloudwatch
+
+    try:
+        cloudwatch.publish(cloudwatch.status_datums(report), stack)
+    except aws.AwsError as exc:
+        ci_summary.annotate("warning", "revops metrics (ssm)", f"freshness not published: {exc}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

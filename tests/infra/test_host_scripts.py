@@ -50,6 +50,7 @@ def test_there_are_scripts() -> None:
         "revops-fetch-bundle.sh",
         "revops-ssm-run.sh",
         "build-wheelhouse.sh",
+        "revops-run.sh",
     } <= names
 
 
@@ -120,8 +121,9 @@ def test_timer_dropin_and_runner_env() -> None:
     dropin = _bash("render_timer_dropin America/New_York 07:15")
     assert dropin.splitlines()[-2:] == ["OnCalendar=", "OnCalendar=*-*-* 07:15:00 America/New_York"]
     env = _bash(
-        "render_runner_env us-east-1 arn:aws:secretsmanager:x revops_training revops_metrics"
+        "render_runner_env us-east-1 arn:aws:secretsmanager:x revops_training revops_metrics prod"
     )
+    assert "REVOPS_STACK=prod" in env
     assert "REVOPS_DB_SECRET_ID=arn:aws:secretsmanager:x" in env
     assert "AWS_REGION=us-east-1" in env
     assert "PASSWORD" not in env.upper().replace("NO CREDENTIAL", "")
@@ -275,3 +277,85 @@ def test_security_updates_config() -> None:
     assert "printf 'latest\\n' | write_if_changed /etc/dnf/vars/releasever" in setup
     main = setup[setup.index("main() {") :]
     assert main.index("install_units") < main.index("start_run_once_per_release")
+
+
+def test_cloudwatch_agent_config_ships_to_the_stacks_log_group() -> None:
+    import json
+
+    config = json.loads(_bash("render_cloudwatch_agent_config /revops/prod"))
+    files = config["logs"]["logs_collected"]["files"]["collect_list"]
+    assert {f["log_group_name"] for f in files} == {"/revops/prod"}
+    assert {f["file_path"] for f in files} == {
+        "/var/log/revops/journal.log",
+        "/var/log/cloud-init-output.log",
+    }
+    unit = _bash("render_journal_export_unit")
+    assert "--unit=revops-*" in unit
+    assert "StandardOutput=append:/var/log/revops/journal.log" in unit
+
+
+def _fake_revops_bin(tmp_path: Path, run_rc: int, run_json: str) -> Path:
+    """A venv bin with a `revops` that answers run/status/check and a `python` that logs."""
+    bin_dir = tmp_path / "venv-bin"
+    bin_dir.mkdir()
+    revops = bin_dir / "revops"
+    revops.write_text(
+        "#!/usr/bin/env bash\n"
+        'echo "revops $*" >> "$CALLS"\n'
+        "case $1 in\n"
+        f"run|backfill) printf '%s\\n' '{run_json}'; exit {run_rc} ;;\n"
+        'status) echo \'{"fresh": false, "lag_days": 5}\'; exit 3 ;;\n'
+        "check) echo '[]' ;;\n"
+        "esac\n"
+    )
+    python = bin_dir / "python"
+    python.write_text(
+        "#!/usr/bin/env bash\n"
+        'echo "python $*" >> "$CALLS"\n'
+        'for f in "$@"; do [[ -f $f ]] && cat "$f" >> "$CALLS"; done\n'
+        "exit ${PUBLISH_RC:-0}\n"
+    )
+    revops.chmod(0o755)
+    python.chmod(0o755)
+    return bin_dir
+
+
+@pytest.mark.parametrize(("run_rc", "publish_rc"), [(0, 0), (1, 0), (0, 1), (4, 1)])
+def test_revops_run_publishes_and_keeps_the_exit_code(
+    tmp_path: Path, run_rc: int, publish_rc: int
+) -> None:
+    run_json = '{"status": "succeeded", "days": 1}' if run_rc == 0 else ""
+    bin_dir = _fake_revops_bin(tmp_path, run_rc, run_json)
+    calls = tmp_path / "calls"
+    proc = subprocess.run(
+        [str(HOST / "revops-run.sh"), "run", "--trigger", "systemd"],
+        env={
+            "PATH": os.environ["PATH"],
+            "REVOPS_BIN": str(bin_dir),
+            "REVOPS_STACK": "prod",
+            "CALLS": str(calls),
+            "PUBLISH_RC": str(publish_rc),
+            "TMPDIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == run_rc  # publishing never changes the run's result
+    log = calls.read_text()
+    assert "revops run --trigger systemd --json" in log
+    assert "-m revops.cloudwatch --stack prod --run " in log
+    assert f"--exit-code {run_rc} --status " in log
+    assert '"lag_days": 5' in log  # the status report was handed over
+    assert run_json in proc.stdout
+    if publish_rc:
+        assert "not published" in proc.stderr
+    assert not list(tmp_path.glob("revops-run.*"))  # cleaned up
+
+
+def test_revops_run_without_a_stack_publishes_nothing(tmp_path: Path) -> None:
+    bin_dir = _fake_revops_bin(tmp_path, 0, '{"status": "succeeded"}')
+    calls = tmp_path / "calls"
+    env = {"PATH": os.environ["PATH"], "REVOPS_BIN": str(bin_dir), "CALLS": str(calls)}
+    subprocess.run([str(HOST / "revops-run.sh"), "run"], env=env, check=True, capture_output=True)
+    assert "python" not in calls.read_text()

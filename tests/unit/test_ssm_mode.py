@@ -369,3 +369,32 @@ def test_timeouts_cover_the_longest_backfill() -> None:
     unit = (ROOT / "runner" / "systemd" / "revops-backfill@.service").read_text()
     assert "TimeoutStartSec=6h" in unit
     assert poll <= 6 * 3600
+
+
+def test_status_is_published_to_cloudwatch(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With METRICS_STACK the workflow publishes the host's freshness (the Stale alarm's input)."""
+    import datetime as dt
+
+    host_answers(monkeypatch, "Failed", stdout=status_json(fresh=False, last="2026-03-01", lag=8))
+    proc = ssm_status(aws, SSM_STACK="prod", SSM_INSTANCE_ID="")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        region_name=REGION,
+        endpoint_url=aws["url"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    now = dt.datetime.now(dt.UTC)
+    stats = cloudwatch.get_metric_statistics(
+        Namespace="RevOps/Metrics",
+        MetricName="FreshnessLagDays",
+        Dimensions=[{"Name": "Stack", "Value": "prod"}],
+        StartTime=now - dt.timedelta(hours=1),
+        EndTime=now + dt.timedelta(hours=1),
+        Period=3600,
+        Statistics=["Maximum"],
+    )
+    assert [p["Maximum"] for p in stats["Datapoints"]] == [8.0]
