@@ -29,6 +29,7 @@ or with `pulumi config set --path 'allowed_cidrs[0]' 10.0.0.0/16`.
 | security_updates | true | dnf-automatic installs security updates daily on the host |
 | alert_email | unset | e-mail address subscribed to the alarms' SNS topic (confirm the link AWS sends) |
 | log_retention_days | 30 | retention of the host's CloudWatch log group (a CloudWatch Logs value) |
+| landing_processed_retention_days | 90 | processed CRM exports in the landing bucket expire after this |
 | secret_recovery_window_days | 7 | Secrets Manager recovery window on delete (0 = immediately) |
 | source_db / metrics_db | revops_training / revops_metrics | database names |
 """
@@ -111,6 +112,7 @@ class Settings:
     security_updates: bool = True
     alert_email: str | None = None
     log_retention_days: int = 30
+    landing_processed_retention_days: int = 90
     secret_recovery_window_days: int = 7
     source_db: str = "revops_training"
     metrics_db: str = "revops_metrics"
@@ -280,6 +282,9 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
         security_updates=_as_bool(get("security_updates"), "security_updates", True),
         alert_email=alert_email,
         log_retention_days=log_retention,
+        landing_processed_retention_days=_as_int(
+            get("landing_processed_retention_days"), "landing_processed_retention_days", 90, 1, 3650
+        ),
         secret_recovery_window_days=recovery,
         source_db=databases["source_db"],
         metrics_db=databases["metrics_db"],

@@ -20,6 +20,7 @@ from infra.credentials import DatabaseSecrets
 from infra.github import GitHubAccess
 from infra.identity import HostIdentity
 from infra.instance import DatabaseHost
+from infra.landing import LandingBucket
 from infra.monitoring import Monitoring, log_group_name
 from infra.network import Network
 from infra.settings import Settings, load_settings
@@ -68,6 +69,7 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
 
     network = Network(f"{name}-network", settings)
     monitoring = Monitoring(f"{name}-monitoring", settings)
+    landing = LandingBucket(f"{name}-landing", settings)
     secrets = DatabaseSecrets(f"{name}-secrets", settings)
     check_wheelhouse(settings)
     built = build_bundle(default_out_dir(), wheels=wheelhouse_dir())
@@ -145,6 +147,9 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
     pulumi.export("bundle_sha256", built.sha256)
     pulumi.export("region", settings.region)
     pulumi.export("alert_topic_arn", monitoring.topic.arn)
+    pulumi.export("landing_bucket", landing.bucket.id)
+    pulumi.export("landing_incoming_uri", landing.incoming_uri)
+    pulumi.export("landing_uploader_policy_arn", landing.uploader.arn)
     pulumi.export("log_group", log_group_name(settings))
     # GitHub's ssm mode finds the host by the tag revops:stack=<this> (METRICS_STACK).
     pulumi.export("stack", settings.stack)
@@ -158,5 +163,6 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         "command": command,
         "backups": backups,
         "monitoring": monitoring,
+        "landing": landing,
         "github": github,
     }

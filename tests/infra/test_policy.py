@@ -448,24 +448,35 @@ def test_stack_outputs(github_program: Program) -> None:
     assert exports["github_role_arn"].startswith("arn:aws:iam::")
 
 
-def test_code_bucket_private_encrypted_tls_only(default_program: Program) -> None:
-    (block,) = default_program.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    for key in (
-        "blockPublicAcls",
-        "blockPublicPolicy",
-        "ignorePublicAcls",
-        "restrictPublicBuckets",
-    ):
-        assert block.inputs[key] is True
-    (sse,) = default_program.of_type(
+def test_every_bucket_private_encrypted_tls_only(default_program: Program) -> None:
+    """The code bucket and the landing bucket, and any bucket added later."""
+    buckets = {b.id for b in default_program.of_type("aws:s3/bucket:Bucket")}
+    assert len(buckets) == 2
+
+    def by_bucket(typ: str) -> dict[str, Any]:
+        found = {r.inputs["bucket"]: r.inputs for r in default_program.of_type(typ)}
+        assert set(found) == buckets, typ
+        return found
+
+    for block in by_bucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").values():
+        for key in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        ):
+            assert block[key] is True
+    for sse in by_bucket(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    )
-    rule = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
-    assert rule["sseAlgorithm"] == "AES256"
-    (policy,) = default_program.of_type("aws:s3/bucketPolicy:BucketPolicy")
-    (statement,) = _statements(policy.inputs["policy"])
-    assert statement["Effect"] == "Deny"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    ).values():
+        assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    for ownership in by_bucket("aws:s3/bucketOwnershipControls:BucketOwnershipControls").values():
+        assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    for policy in by_bucket("aws:s3/bucketPolicy:BucketPolicy").values():
+        deny = [s for s in _statements(policy["policy"]) if s["Sid"] == "DenyInsecureTransport"]
+        (statement,) = deny
+        assert statement["Effect"] == "Deny"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     (obj,) = default_program.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
     assert obj.inputs["key"].endswith(f"{default_program.exports['bundle_sha256']}.tar.gz")
 
