@@ -1,9 +1,11 @@
 """Code bundle: how the project's code travels to the host.
 
-`pulumi up` packs the working tree's deployable files (pyproject.toml, README.md, runner/, db/,
-infra/host/, docs/) plus an optional wheelhouse (dist/wheelhouse/*.whl, made by
-infra/host/build-wheelhouse.sh) into one reproducible tar.gz, named by its sha256, and uploads it
-to a private, encrypted, TLS-only S3 bucket. The user data names the object and its sha256; the
+`pulumi up` packs the working tree's runtime files only (pyproject.toml, LICENSE, runner/, db/,
+the host scripts of infra/host/; a stub README.md because pyproject names one) plus the
+wheelhouse (dist/wheelhouse/*.whl, made by infra/host/build-wheelhouse.sh) into one reproducible
+tar.gz, named by the sha256 of its *uncompressed* tar, and uploads it to a private, encrypted,
+TLS-only S3 bucket. Editing docs, tests or the real README changes nothing on the host, and a
+different zlib (another laptop, another Python) cannot change the name of the same content. The user data names the object and its sha256; the
 host downloads it with its instance role, checks the hash and installs exactly that code. So the
 host always runs the code of the stack's last `up`, and a code change is a new sha256: new user
 data, a replaced instance, the same data volume.
@@ -32,8 +34,16 @@ import pulumi_aws as aws
 from infra.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-INCLUDE_FILES = ("pyproject.toml", "README.md", "LICENSE")
-INCLUDE_DIRS = ("runner", "db", "infra/host", "docs")
+INCLUDE_FILES = ("pyproject.toml", "LICENSE")
+INCLUDE_DIRS = ("runner", "db", "infra/host")
+# Build-time only: changing them must not replace the host.
+EXCLUDED_FILES = {"infra/host/build-wheelhouse.sh"}
+# pyproject.toml names README.md (setuptools needs the file to install); the real one is docs,
+# so the host gets this stub and README edits do not replace it.
+STUB_README = (
+    b"# revops-metrics (deployed)\n\nThe runtime files of the RevOps metrics pipeline, as shipped "
+    b"to the host by the Pulumi stack. Documentation: README.md and docs/ in the repository.\n"
+)
 WHEELHOUSE = Path("dist") / "wheelhouse"
 EXCLUDED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
@@ -54,12 +64,21 @@ class BuiltBundle:
 def _wanted(rel: Path) -> bool:
     if any(part in EXCLUDED_PARTS or part.endswith(".egg-info") for part in rel.parts):
         return False
-    return not rel.name.endswith(EXCLUDED_SUFFIXES)
+    return rel.as_posix() not in EXCLUDED_FILES and not rel.name.endswith(EXCLUDED_SUFFIXES)
 
 
-def bundle_members(root: Path = REPO_ROOT) -> list[tuple[str, Path]]:
-    """(archive name, source path) of every file that goes into the bundle, sorted."""
-    members: dict[str, Path] = {}
+def wheelhouse_dir() -> Path:
+    """The wheels `pulumi up` ships to the host: $REVOPS_WHEELHOUSE, else dist/wheelhouse."""
+    return Path(os.environ.get("REVOPS_WHEELHOUSE") or REPO_ROOT / WHEELHOUSE)
+
+
+def bundle_members(
+    root: Path = REPO_ROOT, wheels: Path | None = None
+) -> list[tuple[str, Path | bytes]]:
+    """(archive name, source path or content) of every file that goes into the bundle, sorted.
+
+    `wheels` is the wheelhouse directory (default: root/dist/wheelhouse)."""
+    members: dict[str, Path | bytes] = {"README.md": STUB_README}
     for name in INCLUDE_FILES:
         if (root / name).is_file():
             members[name] = root / name
@@ -71,38 +90,45 @@ def bundle_members(root: Path = REPO_ROOT) -> list[tuple[str, Path]]:
             rel = path.relative_to(root)
             if path.is_file() and not path.is_symlink() and _wanted(rel):
                 members[rel.as_posix()] = path
-    wheels = root / WHEELHOUSE
+    wheels = wheels or root / WHEELHOUSE
     if wheels.is_dir():
         for path in wheels.glob("*.whl"):
             members[f"wheels/{path.name}"] = path
     return sorted(members.items())
 
 
-def _tar_bytes(members: list[tuple[str, Path]]) -> bytes:
+def _tar_bytes(members: list[tuple[str, Path | bytes]]) -> bytes:
+    """The uncompressed tar: what the bundle's sha256 is taken over."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, path in members:
-            data = path.read_bytes()
+        for name, source in members:
+            data = source if isinstance(source, bytes) else source.read_bytes()
+            executable = not isinstance(source, bytes) and os.access(source, os.X_OK)
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mtime = 0
             info.uid = info.gid = 0
             info.uname = info.gname = "root"
-            info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            info.mode = 0o755 if executable else 0o644
             tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
+def _gzip(data: bytes) -> bytes:
     out = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
-        gz.write(raw.getvalue())
+        gz.write(data)
     return out.getvalue()
 
 
-def build_bundle(out_dir: Path, root: Path = REPO_ROOT) -> BuiltBundle:
+def build_bundle(out_dir: Path, root: Path = REPO_ROOT, wheels: Path | None = None) -> BuiltBundle:
     """Write the reproducible bundle to out_dir/revops-<sha256>.tar.gz (atomically)."""
-    members = bundle_members(root)
+    members = bundle_members(root, wheels)
     if not any(name == "pyproject.toml" for name, _ in members):
         raise FileNotFoundError(f"{root} has no pyproject.toml: not the project root")
-    data = _tar_bytes(members)
-    sha = hashlib.sha256(data).hexdigest()
+    tar = _tar_bytes(members)
+    sha = hashlib.sha256(tar).hexdigest()
+    data = _gzip(tar)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"revops-{sha}.tar.gz"
     if not path.exists():
@@ -137,7 +163,7 @@ class CodeBundle(pulumi.ComponentResource):
         self.built = built
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            bucket_prefix=f"{settings.name}-code-"[:37].lower(),
+            bucket_prefix=settings.bucket_prefix("code"),
             force_destroy=True,  # holds only rebuildable bundles
             tags={"revops:stack": settings.stack},
             opts=child,
@@ -199,7 +225,7 @@ class CodeBundle(pulumi.ComponentResource):
             source=pulumi.FileAsset(str(built.path)),
             content_type="application/gzip",
             server_side_encryption="AES256",
-            metadata={"sha256": built.sha256},
+            metadata={"sha256-uncompressed": built.sha256},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[encryption]),
         )
         self.register_outputs({"bucket": self.bucket.id, "key": built.key})

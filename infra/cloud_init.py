@@ -43,11 +43,13 @@ class HostEnv:
     fdw_reader_secret_id: str
     runner_secret_id: str
     bi_secret_id: str
+    security_updates: bool = True
 
     def lines(self) -> list[str]:
         """KEY=value lines, shell-safe (the file is sourced by bash)."""
         values = asdict(self)
         values["hba_cidrs"] = " ".join(self.hba_cidrs)
+        values["security_updates"] = "true" if self.security_updates else "false"
         names = {
             "stack": "REVOPS_STACK",
             "region": "AWS_REGION",
@@ -64,6 +66,7 @@ class HostEnv:
             "fdw_reader_secret_id": "REVOPS_FDW_READER_SECRET_ID",
             "runner_secret_id": "REVOPS_RUNNER_SECRET_ID",
             "bi_secret_id": "REVOPS_BI_SECRET_ID",
+            "security_updates": "REVOPS_SECURITY_UPDATES",
         }
         out = []
         for field, env_name in names.items():

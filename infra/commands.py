@@ -18,7 +18,8 @@ from infra.settings import Settings
 
 
 def document_content() -> str:
-    """SSM document (schema 2.2): action run|backfill|status, backfillDays digits only."""
+    """SSM document (schema 2.2): action run|backfill|status, backfillDays digits only, trigger
+    github|manual (action=run starts revops-metrics@<trigger>.service)."""
     content: dict[str, Any] = {
         "schemaVersion": "2.2",
         "description": "Run the RevOps daily metrics (or a backfill) through the host's "
@@ -30,6 +31,12 @@ def document_content() -> str:
                 " days; status: revops status --json (freshness)",
                 "allowedValues": ["run", "backfill", "status"],
                 "default": "run",
+            },
+            "trigger": {
+                "type": "String",
+                "description": "who asked for action=run, recorded in metrics.run_log",
+                "allowedValues": ["github", "manual"],
+                "default": "manual",
             },
             "backfillDays": {
                 "type": "String",
@@ -46,7 +53,7 @@ def document_content() -> str:
                 "inputs": {
                     "timeoutSeconds": "21600",
                     "runCommand": [
-                        "/usr/local/sbin/revops-ssm-run '{{ action }}' '{{ backfillDays }}'"
+                        "/usr/local/sbin/revops-ssm-run '{{ action }}' '{{ backfillDays }}' '{{ trigger }}'"
                     ],
                 },
             }

@@ -2,9 +2,11 @@
 
 Trust: tokens from GitHub's OIDC provider whose `aud` is `sts.amazonaws.com` and whose `sub` is
 exactly `repo:<owner>/<name>:ref:refs/heads/<branch>` (StringEquals, no wildcard): only workflow
-runs on that branch of that repository. Allowed: `ssm:SendCommand` of this stack's document on
-this stack's instance only, and reading that command's result (`ssm:GetCommandInvocation`,
-`ssm:ListCommandInvocations`, which have no resource-level permissions). No wildcard action.
+runs on that branch of that repository. Allowed: `ssm:SendCommand` of this stack's document, only
+to instances tagged `revops:stack=<stack>` (the host, whichever instance it is after a
+replacement), finding that instance (`ec2:DescribeInstances`), and reading the command's result
+(`ssm:GetCommandInvocation`, `ssm:ListCommandInvocations`); those three have no resource-level
+permissions. No wildcard action. Sessions last up to 6 h: a backfill may wait 5 h 45 min.
 
 GitHub's OIDC provider exists once per AWS account: set `github_oidc_provider_arn` to reuse one.
 """
@@ -53,22 +55,51 @@ def trust_policy(provider_arn: str, repository: str, branch: str) -> str:
     )
 
 
-def run_policy(document_arn: str, instance_arn: str) -> str:
-    """SendCommand of one document on one instance, and reading its result."""
+STACK_TAG = "revops:stack"
+#: 6 h, the GitHub job's own limit (the workflow asks for role-duration-seconds 21600).
+MAX_SESSION_S = 21600
+
+
+def run_policy(document_arn: str, instance_arn: str, stack: str) -> str:
+    """SendCommand of one document to the stack's tagged instances, and reading its result.
+
+    `instance_arn` is any instance's ARN of the stack; its account/region prefix scopes the
+    instance statement (instance/* with the stack's tag), so a replaced host stays allowed.
+    """
+    instances = instance_arn.rsplit("/", 1)[0] + "/*"
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "SendMetricsDocumentToHost",
+                    "Sid": "SendMetricsDocument",
                     "Effect": "Allow",
                     "Action": ["ssm:SendCommand"],
-                    "Resource": [document_arn, instance_arn],
+                    "Resource": [document_arn],
                 },
                 {
-                    "Sid": "ReadCommandResult",
+                    "Sid": "SendToTheStacksHost",
                     "Effect": "Allow",
-                    "Action": ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations"],
+                    "Action": ["ssm:SendCommand"],
+                    "Resource": [instances],
+                    "Condition": {"StringEquals": {f"ssm:resourceTag/{STACK_TAG}": stack}},
+                },
+                {
+                    # The freshness step publishes the host's status report (revops.cloudwatch).
+                    "Sid": "PublishRunMetrics",
+                    "Effect": "Allow",
+                    "Action": ["cloudwatch:PutMetricData"],
+                    "Resource": ["*"],
+                    "Condition": {"StringEquals": {"cloudwatch:namespace": "RevOps/Metrics"}},
+                },
+                {
+                    "Sid": "FindHostAndReadCommandResult",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2:DescribeInstances",
+                        "ssm:GetCommandInvocation",
+                        "ssm:ListCommandInvocations",
+                    ],
                     "Resource": ["*"],
                 },
             ],
@@ -113,7 +144,7 @@ class GitHubAccess(pulumi.ComponentResource):
             name_prefix=f"{settings.name}-github-"[:38],
             description=f"GitHub Actions of {repository}@{settings.github_branch}: "
             "run the RevOps metrics on the host through SSM",
-            max_session_duration=3600,
+            max_session_duration=MAX_SESSION_S,
             assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
                 lambda arn: trust_policy(arn, repository, settings.github_branch)
             ),
@@ -124,7 +155,7 @@ class GitHubAccess(pulumi.ComponentResource):
             f"{name}-run-metrics",
             role=self.role.id,
             policy=pulumi.Output.all(document_arn, instance_arn).apply(
-                lambda values: run_policy(values[0], values[1])
+                lambda values: run_policy(values[0], values[1], settings.stack)
             ),
             opts=child,
         )

@@ -4,6 +4,8 @@
   Systems Manager; Session Manager replaces SSH).
 - `secretsmanager:GetSecretValue` on exactly this stack's four database secrets.
 - `s3:GetObject` on exactly this stack's code bundle object.
+- `cloudwatch:PutMetricData` in the `RevOps/Metrics` namespace only (condition), and writing
+  log streams of this stack's log group (the CloudWatch agent ships the journal).
 
 No wildcard action anywhere (IAM.1/IAM.21); the trust policy lets only EC2 assume the role.
 """
@@ -18,11 +20,54 @@ import pulumi_aws as aws
 
 from infra.settings import Settings
 
-SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
 
 
-def host_policy_document(secret_arns: list[str], bundle_object_arn: str) -> str:
+def partition() -> tuple[str, str]:
+    """(partition, DNS suffix) of the target account: ("aws", "amazonaws.com") in commercial
+    regions, "aws-cn" / "aws-us-gov" elsewhere; never hard-code `arn:aws`."""
+    found = aws.get_partition()
+    return (
+        str(getattr(found, "partition", None) or "aws"),
+        str(getattr(found, "dns_suffix", None) or "amazonaws.com"),
+    )
+
+
+def ssm_core_policy_arn(partition_name: str) -> str:
+    return f"arn:{partition_name}:iam::aws:policy/{SSM_CORE_POLICY}"
+
+
+METRICS_NAMESPACE = "RevOps/Metrics"
+
+
+def host_policy_document(
+    secret_arns: list[str], bundle_object_arn: str, log_group_arn: str | None = None
+) -> str:
     """The inline policy of the instance role (pure: unit-tested directly)."""
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "PublishRunMetrics",
+            "Effect": "Allow",
+            # PutMetricData has no resource-level permission: the namespace condition scopes it.
+            "Action": ["cloudwatch:PutMetricData"],
+            "Resource": ["*"],
+            "Condition": {"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+        }
+    ]
+    if log_group_arn:
+        group = log_group_arn.removesuffix(":*")
+        statements.append(
+            {
+                "Sid": "ShipJournalToOwnLogGroup",
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                ],
+                "Resource": [group, f"{group}:*"],
+            }
+        )
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -39,6 +84,7 @@ def host_policy_document(secret_arns: list[str], bundle_object_arn: str) -> str:
                     "Action": ["s3:GetObject"],
                     "Resource": [str(bundle_object_arn)],
                 },
+                *statements,
             ],
         },
         sort_keys=True,
@@ -57,10 +103,12 @@ class HostIdentity(pulumi.ComponentResource):
         settings: Settings,
         secret_arns: Mapping[str, pulumi.Input[str]],
         bundle_object_arn: pulumi.Input[str],
+        log_group_arn: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("revops:infra:HostIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        partition_name, dns_suffix = partition()
         self.role = aws.iam.Role(
             f"{name}-role",
             name_prefix=f"{settings.name}-host-"[:38],
@@ -71,7 +119,7 @@ class HostIdentity(pulumi.ComponentResource):
                     "Statement": [
                         {
                             "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Principal": {"Service": f"ec2.{dns_suffix}"},
                             "Action": "sts:AssumeRole",
                         }
                     ],
@@ -83,15 +131,15 @@ class HostIdentity(pulumi.ComponentResource):
         aws.iam.RolePolicyAttachment(
             f"{name}-ssm-core",
             role=self.role.name,
-            policy_arn=SSM_CORE_POLICY_ARN,
+            policy_arn=ssm_core_policy_arn(partition_name),
             opts=child,
         )
         arns = list(secret_arns.values())
         aws.iam.RolePolicy(
             f"{name}-read-own",
             role=self.role.id,
-            policy=pulumi.Output.all(bundle_object_arn, *arns).apply(
-                lambda values: host_policy_document(list(values[1:]), values[0])
+            policy=pulumi.Output.all(bundle_object_arn, log_group_arn or "", *arns).apply(
+                lambda values: host_policy_document(list(values[2:]), values[0], values[1] or None)
             ),
             opts=child,
         )

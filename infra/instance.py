@@ -77,7 +77,15 @@ class DatabaseHost(pulumi.ComponentResource):
             type="gp3",
             encrypted=True,
             final_snapshot=True,
-            tags={"Name": f"{settings.name}-pgdata", "revops:stack": settings.stack},
+            # Restore (docs/DEPLOY.md): a new volume from this snapshot replaces the old one,
+            # which is kept in AWS (retain_on_delete) until you delete it.
+            snapshot_id=settings.data_volume_snapshot_id,
+            tags={
+                "Name": f"{settings.name}-pgdata",
+                "revops:stack": settings.stack,
+                # Daily snapshots by the stack's DLM policy (infra/backup.py).
+                "revops:backup": settings.name,
+            },
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         ami = settings.ami_id or latest_al2023_ami(settings.architecture)

@@ -9,19 +9,27 @@ or with `pulumi config set --path 'allowed_cidrs[0]' 10.0.0.0/16`.
 |---|---|---|
 | instance_type | t3.small | EC2 type; a Graviton type (t4g, m7g, ...) switches the AMI and wheels to arm64 |
 | ami_id | latest Amazon Linux 2023 | pin an AMI; unset = newest AL2023 at first `up` (later AMIs are ignored) |
-| postgres_major | 16 | PostgreSQL major from the AL2023 repositories (15, 16 or 17) |
+| postgres_major | 16 | PostgreSQL major from the AL2023 repositories (15, 16, 17 or 18) |
 | data_volume_size_gib | 20 | gp3 data volume for PGDATA (grow it later; never shrink) |
 | root_volume_size_gib | 16 | encrypted gp3 root volume |
-| vpc_id / subnet_id | default VPC, its first default subnet | where the host lives |
+| snapshot_retention_days | 7 | daily DLM snapshots of the data volume kept (0 = no snapshots) |
+| data_volume_snapshot_id | unset | restore: a new data volume from this snapshot (docs/DEPLOY.md) |
+| vpc_id / subnet_id | default VPC, its lowest default subnet whose zone offers the instance type and the endpoint services | where the host lives |
 | allowed_cidrs | none | CIDRs that may reach 5432 (TLS + scram); none = no ingress rule at all |
 | allowed_security_group_ids | none | security groups that may reach 5432 |
 | associate_public_ip | false | give the host a public IPv4 address (EC2.9: leave off) |
 | create_vpc_endpoints | true | interface endpoints (SSM, Secrets Manager) + S3 gateway endpoint |
+| ec2messages_endpoint | true | also the EC2 messages interface endpoint (SSM Agent before 3.3.40 needs it) |
+| s3_endpoint_id | unset (create) | reuse the VPC's S3 gateway endpoint (it must serve the subnet's route table) |
 | business_timezone | UTC | the metrics' business time zone, also the timer's |
 | run_time | 06:30 | daily run time (HH:MM, business time zone) |
 | github_repository | unset (off) | owner/name allowed to run the metrics through SSM via OIDC |
 | github_branch | main | the branch of that repository allowed to assume the role |
 | github_oidc_provider_arn | unset (create) | reuse the account's existing GitHub OIDC provider |
+| security_updates | true | dnf-automatic installs security updates daily on the host |
+| alert_email | unset | e-mail address subscribed to the alarms' SNS topic (confirm the link AWS sends) |
+| log_retention_days | 30 | retention of the host's CloudWatch log group (a CloudWatch Logs value) |
+| landing_processed_retention_days | 90 | processed CRM exports in the landing bucket expire after this |
 | secret_recovery_window_days | 7 | Secrets Manager recovery window on delete (0 = immediately) |
 | source_db / metrics_db | revops_training / revops_metrics | database names |
 """
@@ -35,12 +43,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-POSTGRES_MAJORS = (15, 16, 17)
+POSTGRES_MAJORS = (15, 16, 17, 18)
 _INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z]+)(?P<gen>\d+)(?P<attrs>[a-z-]*)\.[a-z0-9]+$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]+$")
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_SNAPSHOT_ID = re.compile(r"^snap-[0-9a-f]{8,17}$")
+_EMAIL = re.compile(r"^[^@\s,;'\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+_VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 _RUN_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -59,17 +94,25 @@ class Settings:
     postgres_major: int = 16
     data_volume_size_gib: int = 20
     root_volume_size_gib: int = 16
+    snapshot_retention_days: int = 7
+    data_volume_snapshot_id: str | None = None
     vpc_id: str | None = None
     subnet_id: str | None = None
     allowed_cidrs: tuple[str, ...] = ()
     allowed_security_group_ids: tuple[str, ...] = ()
     associate_public_ip: bool = False
     create_vpc_endpoints: bool = True
+    ec2messages_endpoint: bool = True
+    s3_endpoint_id: str | None = None
     business_timezone: str = "UTC"
     run_time: str = "06:30"
     github_repository: str | None = None
     github_branch: str = "main"
     github_oidc_provider_arn: str | None = None
+    security_updates: bool = True
+    alert_email: str | None = None
+    log_retention_days: int = 30
+    landing_processed_retention_days: int = 90
     secret_recovery_window_days: int = 7
     source_db: str = "revops_training"
     metrics_db: str = "revops_metrics"
@@ -78,6 +121,16 @@ class Settings:
     def name(self) -> str:
         """Prefix of every physical resource name: revops-<stack>."""
         return f"revops-{self.stack}"
+
+    def bucket_prefix(self, purpose: str) -> str:
+        """An S3 bucket name prefix for `purpose`: lowercase letters, digits and hyphens only.
+
+        Stack names may hold `_`, `.` and capitals, which S3 refuses (or, for dots, breaks TLS
+        virtual hosting); Pulumi appends a 26-character suffix, so the prefix is at most 37.
+        """
+        raw = f"{self.name}-{purpose}-".lower()
+        cleaned = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", raw))
+        return cleaned[:37]
 
     @property
     def architecture(self) -> str:
@@ -155,6 +208,21 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
     major = _as_int(get("postgres_major"), "postgres_major", 16, 0, 99)
     if major not in POSTGRES_MAJORS:
         raise SettingsError(f"postgres_major: {major} not in {POSTGRES_MAJORS} (AL2023 packages)")
+    alert_email = (get("alert_email") or "").strip() or None
+    if alert_email is not None and not _EMAIL.match(alert_email):
+        raise SettingsError(f"alert_email: {alert_email!r} is not an e-mail address")
+    log_retention = _as_int(get("log_retention_days"), "log_retention_days", 30, 1, 3653)
+    if log_retention not in LOG_RETENTION_DAYS:
+        raise SettingsError(
+            f"log_retention_days: {log_retention} is not a CloudWatch Logs retention "
+            f"({', '.join(map(str, LOG_RETENTION_DAYS))})"
+        )
+    snapshot_id = (get("data_volume_snapshot_id") or "").strip() or None
+    if snapshot_id is not None and not _SNAPSHOT_ID.match(snapshot_id):
+        raise SettingsError(f"data_volume_snapshot_id: {snapshot_id!r} is not an EBS snapshot id")
+    s3_endpoint_id = (get("s3_endpoint_id") or "").strip() or None
+    if s3_endpoint_id is not None and not _VPCE_ID.match(s3_endpoint_id):
+        raise SettingsError(f"s3_endpoint_id: {s3_endpoint_id!r} is not a VPC endpoint id")
     timezone = (get("business_timezone") or "UTC").strip()
     try:
         ZoneInfo(timezone)
@@ -194,17 +262,29 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
         root_volume_size_gib=_as_int(
             get("root_volume_size_gib"), "root_volume_size_gib", 16, 8, 1024
         ),
+        snapshot_retention_days=_as_int(
+            get("snapshot_retention_days"), "snapshot_retention_days", 7, 0, 1000
+        ),
+        data_volume_snapshot_id=snapshot_id,
         vpc_id=(get("vpc_id") or "").strip() or None,
         subnet_id=(get("subnet_id") or "").strip() or None,
         allowed_cidrs=tuple(_cidr(c) for c in _as_list(get("allowed_cidrs"), "allowed_cidrs")),
         allowed_security_group_ids=groups,
         associate_public_ip=_as_bool(get("associate_public_ip"), "associate_public_ip", False),
         create_vpc_endpoints=_as_bool(get("create_vpc_endpoints"), "create_vpc_endpoints", True),
+        ec2messages_endpoint=_as_bool(get("ec2messages_endpoint"), "ec2messages_endpoint", True),
+        s3_endpoint_id=s3_endpoint_id,
         business_timezone=timezone,
         run_time=run_time,
         github_repository=repository,
         github_branch=branch,
         github_oidc_provider_arn=(get("github_oidc_provider_arn") or "").strip() or None,
+        security_updates=_as_bool(get("security_updates"), "security_updates", True),
+        alert_email=alert_email,
+        log_retention_days=log_retention,
+        landing_processed_retention_days=_as_int(
+            get("landing_processed_retention_days"), "landing_processed_retention_days", 90, 1, 3650
+        ),
         secret_recovery_window_days=recovery,
         source_db=databases["source_db"],
         metrics_db=databases["metrics_db"],

@@ -11,14 +11,18 @@ from typing import Any
 
 import pulumi
 
-from infra.bundle import CodeBundle, build_bundle, default_out_dir
+from infra import wheelhouse
+from infra.backup import VolumeBackups
+from infra.bundle import REPO_ROOT, CodeBundle, build_bundle, default_out_dir, wheelhouse_dir
 from infra.cloud_init import HostEnv, render_user_data
 from infra.commands import MetricsCommand
+from infra.credentials import DatabaseSecrets
 from infra.github import GitHubAccess
 from infra.identity import HostIdentity
 from infra.instance import DatabaseHost
+from infra.landing import LandingBucket
+from infra.monitoring import Monitoring, log_group_name
 from infra.network import Network
-from infra.secrets import DatabaseSecrets
 from infra.settings import Settings, load_settings
 
 
@@ -29,26 +33,53 @@ def current_settings() -> Settings:
     return load_settings(config.get, stack=pulumi.get_stack(), region=region)
 
 
+class WheelhouseError(RuntimeError):
+    """The bundled wheels cannot install on the host: `pulumi up` stops before changing anything."""
+
+
+def check_wheelhouse(settings: Settings) -> None:
+    """Refuse a wheelhouse the host's `pip install --no-index` would fail on.
+
+    No wheelhouse is fine only when the host has an internet route (create_vpc_endpoints false:
+    a NAT, or a public IP): then pip installs from PyPI. Wheels of another architecture or
+    Python, or a missing dependency, always stop the deploy.
+    """
+    directory = wheelhouse_dir()
+    offline = settings.create_vpc_endpoints and not settings.associate_public_ip
+    has_wheels = directory.is_dir() and any(directory.glob("*.whl"))
+    if not has_wheels and not offline:
+        return
+    found = wheelhouse.problems(directory, REPO_ROOT / "pyproject.toml", settings.architecture)
+    if found:
+        arch = wheelhouse.MACHINES[settings.architecture]
+        raise WheelhouseError(
+            "the host (no internet route: VPC endpoints, no NAT) cannot install its Python "
+            f"dependencies: {'; '.join(found[:10])}. Run `infra/host/build-wheelhouse.sh {arch}` "
+            "and `pulumi up` again (docs/DEPLOY.md)"
+            if not has_wheels
+            else f"the wheelhouse does not fit the {arch} host: {'; '.join(found[:10])}. "
+            f"Run `infra/host/build-wheelhouse.sh {arch}` and `pulumi up` again (docs/DEPLOY.md)"
+        )
+
+
 def build(settings: Settings | None = None) -> dict[str, Any]:
     """Declare every resource; returns the components (tests inspect them)."""
     settings = settings or current_settings()
     name = settings.name
 
     network = Network(f"{name}-network", settings)
+    monitoring = Monitoring(f"{name}-monitoring", settings)
+    landing = LandingBucket(f"{name}-landing", settings)
     secrets = DatabaseSecrets(f"{name}-secrets", settings)
-    built = build_bundle(default_out_dir())
-    if settings.create_vpc_endpoints and not settings.associate_public_ip and not built.has_wheels:
-        pulumi.log.warn(
-            "the code bundle has no wheelhouse and the host has no internet route by default "
-            "(VPC endpoints, no NAT): run infra/host/build-wheelhouse.sh before `pulumi up` "
-            "or the host cannot install the Python dependencies (docs/DEPLOY.md)"
-        )
+    check_wheelhouse(settings)
+    built = build_bundle(default_out_dir(), wheels=wheelhouse_dir())
     bundle = CodeBundle(f"{name}-code", settings, built)
     identity = HostIdentity(
         f"{name}-identity",
         settings,
         secret_arns=secrets.arns,
         bundle_object_arn=bundle.object_arn,
+        log_group_arn=monitoring.log_group.arn,
     )
     hba_cidrs = settings.allowed_cidrs + (
         (network.vpc_cidr,) if settings.allowed_security_group_ids else ()
@@ -76,6 +107,7 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
                     fdw_reader_secret_id=v[3],
                     runner_secret_id=v[4],
                     bi_secret_id=v[5],
+                    security_updates=settings.security_updates,
                 )
             )
         )
@@ -90,6 +122,9 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         user_data=user_data,
         opts=pulumi.ResourceOptions(depends_on=[bundle, identity, *network.endpoints]),
     )
+    backups: VolumeBackups | None = None
+    if settings.snapshot_retention_days > 0:
+        backups = VolumeBackups(f"{name}-backup", settings, volume_arn=host.data_volume.arn)
     command = MetricsCommand(f"{name}-ops", settings)
     github: GitHubAccess | None = None
     if settings.github_enabled:
@@ -111,6 +146,13 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
     pulumi.export("bundle_uri", bundle.uri)
     pulumi.export("bundle_sha256", built.sha256)
     pulumi.export("region", settings.region)
+    pulumi.export("alert_topic_arn", monitoring.topic.arn)
+    pulumi.export("landing_bucket", landing.bucket.id)
+    pulumi.export("landing_incoming_uri", landing.incoming_uri)
+    pulumi.export("landing_uploader_policy_arn", landing.uploader.arn)
+    pulumi.export("log_group", log_group_name(settings))
+    # GitHub's ssm mode finds the host by the tag revops:stack=<this> (METRICS_STACK).
+    pulumi.export("stack", settings.stack)
     return {
         "settings": settings,
         "network": network,
@@ -119,5 +161,8 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         "identity": identity,
         "host": host,
         "command": command,
+        "backups": backups,
+        "monitoring": monitoring,
+        "landing": landing,
         "github": github,
     }

@@ -31,7 +31,10 @@ if [[ ! -f "$release/.complete" ]]; then
         fi
         sleep $((attempt * 6))
     done
-    if ! printf '%s  %s\n' "$REVOPS_BUNDLE_SHA256" "$work/bundle.tar.gz" | sha256sum --check --status; then
+    # The bundle is named by the sha256 of its uncompressed tar (the same content always gives
+    # the same name, whatever zlib compressed it).
+    actual=$(gzip -dc "$work/bundle.tar.gz" | sha256sum | cut -d' ' -f1) || actual=unreadable
+    if [[ $actual != "$REVOPS_BUNDLE_SHA256" ]]; then
         log "sha256 mismatch: refusing to install $REVOPS_BUNDLE_URI"
         exit 1
     fi

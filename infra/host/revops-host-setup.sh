@@ -10,7 +10,8 @@
 # Steps: packages -> data volume (format only when empty, mount by UUID) -> initdb (scram) ->
 # TLS certificate -> postgresql.conf/pg_hba.conf -> PostgreSQL running -> code (venv of this
 # release) -> `revops bootstrap` as the local postgres superuser over the Unix socket ->
-# systemd units and timer.
+# systemd units and timer -> logs to CloudWatch -> security updates (dnf-automatic) -> one run
+# per new release.
 #
 # The render_* functions are pure (stdout only) and are tested without root or AWS:
 #   bash -c 'source infra/host/revops-host-setup.sh; render_pg_hba revops_training revops_metrics'
@@ -86,8 +87,9 @@ OnCalendar=*-*-* $2:00 $1
 EOF
 }
 
-# render_runner_env REGION RUNNER_SECRET_ARN SOURCE_DB METRICS_DB
-# Names only: the runner reads its password from the secret at run time.
+# render_runner_env REGION RUNNER_SECRET_ARN SOURCE_DB METRICS_DB STACK
+# Names only: the runner reads its password from the secret at run time. REVOPS_STACK is the
+# CloudWatch dimension the run metrics are published under (revops-run, revops.cloudwatch).
 render_runner_env() {
     cat <<EOF
 # Written by revops-host-setup. No credential: the secret's ARN, not its value.
@@ -95,6 +97,69 @@ AWS_REGION=$1
 REVOPS_DB_SECRET_ID=$2
 REVOPS_SOURCE_DB=$3
 REVOPS_METRICS_DB=$4
+REVOPS_STACK=$5
+EOF
+}
+
+# render_cloudwatch_agent_config LOG_GROUP: the CloudWatch agent ships the exported journal and
+# cloud-init's output to the stack's log group (retention is the log group's, set by the stack).
+render_cloudwatch_agent_config() {
+    cat <<EOF
+{
+  "agent": {"run_as_user": "root", "logfile": "/opt/aws/amazon-cloudwatch-agent/logs/amazon-cloudwatch-agent.log"},
+  "logs": {
+    "logs_collected": {
+      "files": {
+        "collect_list": [
+          {"file_path": "/var/log/revops/journal.log", "log_group_name": "$1", "log_stream_name": "{instance_id}/journal"},
+          {"file_path": "/var/log/cloud-init-output.log", "log_group_name": "$1", "log_stream_name": "{instance_id}/cloud-init"}
+        ]
+      }
+    }
+  }
+}
+EOF
+}
+
+# render_journal_export_unit: follows the journal of the revops units, PostgreSQL and
+# cloud-init into /var/log/revops/journal.log (the CloudWatch agent reads files, not journald).
+render_journal_export_unit() {
+    cat <<'EOF'
+# Written by revops-host-setup: the journal the CloudWatch agent ships (log group /revops/<stack>).
+[Unit]
+Description=Export the RevOps journal to /var/log/revops/journal.log for CloudWatch Logs
+After=systemd-journald.service
+
+[Service]
+Type=simple
+ExecStart=/usr/bin/journalctl --follow --lines=all --output=short-iso --no-pager --unit=revops-* --unit=postgresql.service --unit=cloud-final.service --unit=dnf-automatic.service
+StandardOutput=append:/var/log/revops/journal.log
+Restart=always
+RestartSec=10s
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# render_dnf_automatic_conf: dnf-automatic applies security updates only (daily timer). A new
+# PostgreSQL minor release is installed but runs after the next restart or reboot; a kernel
+# update after the next reboot (or instance replacement).
+render_dnf_automatic_conf() {
+    cat <<EOF
+# Written by revops-host-setup (stack key security_updates): daily security updates.
+[commands]
+upgrade_type = security
+random_sleep = 1800
+network_online_timeout = 60
+download_updates = yes
+apply_updates = yes
+
+[emitters]
+emit_via = stdio
+
+[base]
+debuglevel = 1
 EOF
 }
 
@@ -292,17 +357,67 @@ bootstrap_databases() {
 
 install_units() {
     local release=$REVOPS_ROOT/current unit
-    for unit in revops-metrics.service revops-metrics.timer revops-backfill@.service; do
+    for unit in revops-metrics.service revops-metrics@.service revops-metrics.timer \
+        revops-backfill@.service revops-metrics-failed@.service; do
         write_if_changed "/etc/systemd/system/$unit" 0644 <"$release/runner/systemd/$unit"
     done
     mkdir -p /etc/systemd/system/revops-metrics.timer.d /etc/revops
     render_timer_dropin "$REVOPS_BUSINESS_TIMEZONE" "$REVOPS_RUN_TIME" |
         write_if_changed /etc/systemd/system/revops-metrics.timer.d/schedule.conf 0644
-    render_runner_env "$AWS_REGION" "$REVOPS_RUNNER_SECRET_ID" "$REVOPS_SOURCE_DB" "$REVOPS_METRICS_DB" |
-        write_if_changed /etc/revops/runner.env 0644
+    render_runner_env "$AWS_REGION" "$REVOPS_RUNNER_SECRET_ID" "$REVOPS_SOURCE_DB" "$REVOPS_METRICS_DB" \
+        "$REVOPS_STACK" | write_if_changed /etc/revops/runner.env 0644
     write_if_changed /usr/local/sbin/revops-ssm-run 0755 <"$release/infra/host/revops-ssm-run.sh"
+    write_if_changed /usr/local/sbin/revops-run 0755 <"$release/infra/host/revops-run.sh"
     systemctl daemon-reload
     systemctl enable --now revops-metrics.timer
+}
+
+# security_updates: dnf-automatic for security updates (REVOPS_SECURITY_UPDATES=true, the
+# default), or its timer off. Amazon Linux 2023 locks the repositories to the AMI's release, so
+# without `releasever=latest` dnf-automatic would find nothing newer than the AMI.
+security_updates() {
+    if [[ ${REVOPS_SECURITY_UPDATES:-true} != true ]]; then
+        systemctl disable --now dnf-automatic.timer >/dev/null 2>&1 || true
+        return 0
+    fi
+    rpm -q dnf-automatic >/dev/null 2>&1 || dnf -y -q install dnf-automatic
+    mkdir -p /etc/dnf/vars
+    printf 'latest\n' | write_if_changed /etc/dnf/vars/releasever 0644
+    render_dnf_automatic_conf | write_if_changed /etc/dnf/automatic.conf 0644
+    systemctl enable --now dnf-automatic.timer
+}
+
+# start_run_once_per_release: a replaced host has no timer stamp, so Persistent=true cannot
+# catch up a run missed during the swap (it would wait a day). The first setup of each release
+# on this host starts the daily service once, without waiting for it; re-runs do not.
+start_run_once_per_release() {
+    local state=${REVOPS_STATE_DIR:-/var/lib/revops} stamp
+    stamp=$state/started-release
+    if [[ -f $stamp && $(<"$stamp") == "$REVOPS_BUNDLE_SHA256" ]]; then
+        return 0
+    fi
+    mkdir -p "$state"
+    log "release $REVOPS_BUNDLE_SHA256 is new on this host: starting revops-metrics.service once"
+    systemctl start --no-block revops-metrics.service
+    printf '%s\n' "$REVOPS_BUNDLE_SHA256" >"$stamp"
+}
+
+# ship_logs: the journal of the revops units (and PostgreSQL, cloud-init) to CloudWatch Logs,
+# /revops/<stack>: the local journal lives on the root volume, which a replacement deletes.
+ship_logs() {
+    local config=/opt/aws/amazon-cloudwatch-agent/etc/revops.json
+    rpm -q amazon-cloudwatch-agent logrotate >/dev/null 2>&1 ||
+        dnf -y -q install amazon-cloudwatch-agent logrotate
+    mkdir -p /var/log/revops "$(dirname "$config")"
+    render_journal_export_unit | write_if_changed /etc/systemd/system/revops-journal-export.service 0644
+    printf '%s\n' '/var/log/revops/journal.log {' '    daily' '    rotate 3' '    compress' \
+        '    missingok' '    notifempty' '    copytruncate' '}' |
+        write_if_changed /etc/logrotate.d/revops 0644
+    render_cloudwatch_agent_config "/revops/$REVOPS_STACK" | write_if_changed "$config" 0644
+    systemctl daemon-reload
+    systemctl enable --now revops-journal-export.service
+    /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
+        -c "file:$config" >/dev/null
 }
 
 main() {
@@ -317,6 +432,9 @@ main() {
     install_code
     bootstrap_databases
     install_units
+    ship_logs
+    security_updates
+    start_run_once_per_release
     log "done: PostgreSQL $REVOPS_PG_MAJOR, release $REVOPS_BUNDLE_SHA256, timer enabled"
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# revops-ssm-run ACTION [DAYS]: what the stack's SSM document runs on the host (as root).
-#   run          start revops-metrics.service (yesterday plus lookback), wait for it
+# revops-ssm-run ACTION [DAYS [TRIGGER]]: what the stack's SSM document runs on the host (as root).
+#   run          start revops-metrics@TRIGGER.service (yesterday plus lookback; TRIGGER github
+#                or manual, recorded in metrics.run_log), wait for it
 #   backfill N   start revops-backfill@N.service (the last N days), wait for it
 #   status       print `revops status --json` (freshness; exit 3 when stale), run as a
 #                transient unit with the service's user model and credentials file
@@ -10,8 +11,17 @@ set -euo pipefail
 
 action=${1:-run}
 days=${2:-0}
+trigger=${3:-manual}
 case $action in
-run) unit=revops-metrics.service ;;
+run)
+    case $trigger in
+    github | manual) unit="revops-metrics@${trigger}.service" ;;
+    *)
+        echo "revops-ssm-run: trigger must be github or manual, got '$trigger'" >&2
+        exit 2
+        ;;
+    esac
+    ;;
 backfill)
     if [[ ! $days =~ ^[1-9][0-9]{0,3}$ ]]; then
         echo "revops-ssm-run: backfill needs a number of days (1-9999), got '$days'" >&2

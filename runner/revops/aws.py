@@ -24,6 +24,7 @@ __all__ = [
     "AwsError",
     "SecretFormatError",
     "get_secret_json",
+    "resolve_tagged_instance",
     "send_metrics_command",
 ]
 
@@ -170,6 +171,42 @@ def send_metrics_command(
                 f"after {timeout_s}s"
             )
         sleep(poll_s)
+
+
+def resolve_tagged_instance(key: str, value: str, *, region: str | None = None) -> str:
+    """The running EC2 instance tagged `key=value` (the stack's host: `revops:stack=<stack>`).
+
+    Read at run time, so a replaced host is found without updating anything. When two are
+    running (the minutes of a replacement), the one launched last is the new host. Raises
+    `AwsError` when none is running.
+    """
+    client = _client("ec2", region)
+    filters = [
+        {"Name": f"tag:{key}", "Values": [value]},
+        {"Name": "instance-state-name", "Values": ["running"]},
+    ]
+    try:
+        pages = client.get_paginator("describe_instances").paginate(Filters=filters)
+        instances = [
+            instance
+            for page in pages
+            for reservation in page.get("Reservations", [])
+            for instance in reservation.get("Instances", [])
+        ]
+    except _boto_errors() as exc:
+        raise AwsError(f"ec2 describe-instances tag {key}={value}: {exc}") from None
+    if not instances:
+        raise AwsError(f"no running EC2 instance is tagged {key}={value}")
+    newest = max(instances, key=lambda i: (i.get("LaunchTime") or 0, i["InstanceId"]))
+    if len(instances) > 1:
+        log.warning(
+            "%d running instances tagged %s=%s; using the newest, %s",
+            len(instances),
+            key,
+            value,
+            newest["InstanceId"],
+        )
+    return str(newest["InstanceId"])
 
 
 def default_region() -> str | None:

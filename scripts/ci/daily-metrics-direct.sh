@@ -37,6 +37,13 @@ rc=0
 revops_cli "${args[@]}" >"$result" || rc=$?
 cat "$result"
 ci_summary run "$title (direct)" "$rc" "$result"
+# Optional: the run's metrics to CloudWatch (the stack's alarms) when METRICS_CLOUDWATCH_STACK
+# is set and the runner has AWS credentials (a self-hosted runner's instance role, say).
+if [[ -n ${CLOUDWATCH_STACK:-} ]]; then
+    "${REVOPS_PYTHON:-python3}" -m revops.cloudwatch --stack "$CLOUDWATCH_STACK" \
+        --run "$result" --exit-code "$rc" ||
+        ci_warning "$title: run metrics not published to CloudWatch"
+fi
 case $rc in
 0) ;;
 1) ci_error "$title: at least one day failed (see the summary and metrics.run_log)" ;;

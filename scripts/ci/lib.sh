@@ -81,14 +81,22 @@ validate_inputs() {
     fi
 }
 
-# validate_mode MODE: direct or ssm.
+# validate_mode MODE: sets CI_MODE to ssm, direct or off. Unset is the explicit default `off`:
+# nothing runs and the job says so with a warning (a fresh fork or a repository without a
+# deployment stays green instead of failing every day); any other value is an error.
 validate_mode() {
+    # shellcheck disable=SC2034  # CI_MODE is read by the scripts that source this file
     case $1 in
-    direct | ssm) return 0 ;;
-    '') ci_error "repository variable METRICS_MODE is not set: set it to 'direct' or 'ssm' (see docs/GITHUB_ACTIONS.md)" ;;
-    *) ci_error "repository variable METRICS_MODE must be 'direct' or 'ssm', got $(quoted "$1")" ;;
+    direct | ssm | off) CI_MODE=$1 ;;
+    '')
+        CI_MODE=off
+        ci_warning "repository variable METRICS_MODE is not set, so nothing runs (default: off). Set it to 'ssm' for the Pulumi host or 'direct' for a server GitHub can reach (see docs/GITHUB_ACTIONS.md)"
+        ;;
+    *)
+        ci_error "repository variable METRICS_MODE must be 'ssm', 'direct' or 'off', got $(quoted "$1")"
+        return 2
+        ;;
     esac
-    return 2
 }
 
 # map_pg_secrets: turn the repository secrets PG_HOST, PG_PORT, PG_DATABASE, PG_USER,

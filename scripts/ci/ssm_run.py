@@ -5,9 +5,11 @@
                                 lookback), or action=backfill with backfillDays=N when N > 0
     ssm_run.py status           send action=status and check the host's `revops status --json`
 
-Environment: SSM_DOCUMENT and SSM_INSTANCE_ID (the Pulumi stack outputs `ssm_document_name` and
-`instance_id`), AWS credentials and region (aws-actions/configure-aws-credentials with the
-stack's OIDC role `github_role_arn`), optional SSM_TIMEOUT_S. PostgreSQL is never reachable
+Environment: SSM_DOCUMENT (the stack output `ssm_document_name`) and the host: SSM_STACK (the
+stack output `stack`: the running instance tagged `revops:stack=<stack>`, looked up at run time,
+so a replaced host is found) or, older, SSM_INSTANCE_ID (a fixed id that goes stale when the host
+is replaced); AWS credentials and region (aws-actions/configure-aws-credentials with the stack's
+OIDC role `github_role_arn`), optional SSM_TIMEOUT_S. PostgreSQL is never reachable
 from GitHub in this mode: the host runs its own hardened systemd units.
 
 Prints the host's output, writes a summary to $GITHUB_STEP_SUMMARY, and exits 0 when the
@@ -32,7 +34,11 @@ from revops import aws
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_BACKFILL_DAYS = 3650
 RUN_TIMEOUT_S = 1800
-BACKFILL_TIMEOUT_S = 20700  # 5 h 45 min: inside GitHub's 6 h job limit
+# 5 h 45 min: inside GitHub's 6 h job limit (timeout-minutes: 360) and the 6 h session of the
+# stack's GitHub role (role-duration-seconds / max_session_duration 21600); the host's backfill
+# unit and the SSM document allow 6 h. tests/unit/test_ssm_mode.py keeps these in step.
+BACKFILL_TIMEOUT_S = 20700
+STACK_TAG = "revops:stack"
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> int:
@@ -66,12 +72,17 @@ def parse_days(raw: str) -> int:
 
 def send(action: str, parameters: dict[str, list[str]], timeout_s: int) -> tuple[str, str, str]:
     document = os.environ.get("SSM_DOCUMENT", "")
+    stack = os.environ.get("SSM_STACK", "")
     instance = os.environ.get("SSM_INSTANCE_ID", "")
-    if not document or not instance:
+    if not document or not (stack or instance):
         raise ValueError(
-            "SSM_DOCUMENT and SSM_INSTANCE_ID must be set (repository variables "
-            "METRICS_SSM_DOCUMENT and METRICS_INSTANCE_ID, from the Pulumi stack outputs)"
+            "SSM_DOCUMENT and SSM_STACK (or SSM_INSTANCE_ID) must be set (repository variables "
+            "METRICS_SSM_DOCUMENT and METRICS_STACK, from the Pulumi stack outputs)"
         )
+    if stack:
+        instance = aws.resolve_tagged_instance(STACK_TAG, stack)
+        print(f"host: the running instance tagged {STACK_TAG}={stack} is {instance}", flush=True)
+    os.environ["SSM_INSTANCE_ID"] = instance  # for the summary
     print(f"sending SSM document {document} ({action}) to {instance}", flush=True)
     return aws.send_metrics_command(
         document,
@@ -96,7 +107,8 @@ def cmd_run(days: int) -> int:
         parameters = {"action": ["backfill"], "backfillDays": [str(days)]}
     else:
         action, title = "run", "Daily metrics run"
-        parameters = {"action": ["run"]}
+        # Logged in metrics.run_log as trigger github (revops-metrics@github.service).
+        parameters = {"action": ["run"], "trigger": ["github"]}
     try:
         status, stdout, stderr = send(action, parameters, timeout_for(days))
     except ValueError as exc:
@@ -161,7 +173,25 @@ def cmd_status() -> int:
     if report is None:
         print_host_output(stdout, stderr)
         return fail(f"freshness check: the SSM invocation ended {status} without a status report")
+    publish_freshness(report)
     return ci_summary.check_freshness(report)
+
+
+def publish_freshness(report: dict[str, Any]) -> None:
+    """The host's freshness, as GitHub saw it, to CloudWatch (the stack's Stale alarm).
+
+    Best effort: the host's own units publish after every run; this adds GitHub's view, so a
+    host whose publishing broke is still watched. Needs SSM_STACK (the metric's dimension).
+    """
+    stack = os.environ.get("SSM_STACK", "")
+    if not stack:
+        return
+    from revops import cloudwatch
+
+    try:
+        cloudwatch.publish(cloudwatch.status_datums(report), stack)
+    except aws.AwsError as exc:
+        ci_summary.annotate("warning", "revops metrics (ssm)", f"freshness not published: {exc}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

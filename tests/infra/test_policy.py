@@ -126,7 +126,15 @@ def test_default_host_security_group_has_no_ingress(default_program: Program) ->
         assert rule.get("cidrBlocks", [DEFAULT_VPC_CIDR]) == [DEFAULT_VPC_CIDR]
     endpoints = default_program.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     services = sorted(e.inputs["serviceName"].rsplit(".", 1)[1] for e in endpoints)
-    assert services == ["ec2messages", "s3", "secretsmanager", "ssm", "ssmmessages"]
+    assert services == [
+        "ec2messages",
+        "logs",
+        "monitoring",
+        "s3",
+        "secretsmanager",
+        "ssm",
+        "ssmmessages",
+    ]
 
 
 def test_postgres_only_from_configured_sources(open_program: Program) -> None:
@@ -255,7 +263,7 @@ def test_host_reads_exactly_its_own_secrets(default_program: Program) -> None:
     bundle = default_program.exports["bundle_uri"].removeprefix("s3://")
     assert statements["ReadOwnCodeBundle"]["Resource"] == [f"arn:aws:s3:::{bundle}"]
     assert statements["ReadOwnCodeBundle"]["Action"] == ["s3:GetObject"]
-    (role,) = default_program.of_type(ROLE)
+    (role,) = [r for r in default_program.of_type(ROLE) if "identity" in r.name]
     (trust,) = _statements(role.inputs["assumeRolePolicy"])
     assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
 
@@ -390,15 +398,30 @@ def test_github_role_may_only_send_the_metrics_document(github_program: Program)
     (policy,) = [p for p in github_program.of_type(ROLE_POLICY) if "github" in p.name]
     statements = _statements(policy.inputs["policy"])
     send = [s for s in statements if "ssm:SendCommand" in _as_list(s["Action"])]
-    (send_statement,) = send
-    assert _as_list(send_statement["Action"]) == ["ssm:SendCommand"]
+    for statement in send:
+        assert _as_list(statement["Action"]) == ["ssm:SendCommand"]
     (document,) = github_program.of_type("aws:ssm/document:Document")
     (instance,) = github_program.of_type(INSTANCE)
-    assert sorted(send_statement["Resource"]) == sorted(
-        [document.outputs["arn"], instance.outputs["arn"]]
-    )
+    by_resource = {tuple(s["Resource"]): s for s in send}
+    assert set(by_resource) == {
+        (document.outputs["arn"],),
+        (instance.outputs["arn"].rsplit("/", 1)[0] + "/*",),
+    }
+    # Instances only with the stack's tag: the host, also after a replacement.
+    tagged = by_resource[(instance.outputs["arn"].rsplit("/", 1)[0] + "/*",)]
+    assert tagged["Condition"] == {"StringEquals": {"ssm:resourceTag/revops:stack": "test"}}
+    assert instance.inputs["tags"]["revops:stack"] == "test"
     actions = sorted(a for s in statements for a in _as_list(s["Action"]))
-    assert actions == ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:SendCommand"]
+    assert actions == [
+        "cloudwatch:PutMetricData",
+        "ec2:DescribeInstances",
+        "ssm:GetCommandInvocation",
+        "ssm:ListCommandInvocations",
+        "ssm:SendCommand",
+        "ssm:SendCommand",
+    ]
+    (role,) = [r for r in github_program.of_type(ROLE) if "github" in r.name]
+    assert role.inputs["maxSessionDuration"] == 21600
 
 
 def test_existing_oidc_provider_is_reused(bundle_dir: Path) -> None:
@@ -425,24 +448,35 @@ def test_stack_outputs(github_program: Program) -> None:
     assert exports["github_role_arn"].startswith("arn:aws:iam::")
 
 
-def test_code_bucket_private_encrypted_tls_only(default_program: Program) -> None:
-    (block,) = default_program.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    for key in (
-        "blockPublicAcls",
-        "blockPublicPolicy",
-        "ignorePublicAcls",
-        "restrictPublicBuckets",
-    ):
-        assert block.inputs[key] is True
-    (sse,) = default_program.of_type(
+def test_every_bucket_private_encrypted_tls_only(default_program: Program) -> None:
+    """The code bucket and the landing bucket, and any bucket added later."""
+    buckets = {b.id for b in default_program.of_type("aws:s3/bucket:Bucket")}
+    assert len(buckets) == 2
+
+    def by_bucket(typ: str) -> dict[str, Any]:
+        found = {r.inputs["bucket"]: r.inputs for r in default_program.of_type(typ)}
+        assert set(found) == buckets, typ
+        return found
+
+    for block in by_bucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").values():
+        for key in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        ):
+            assert block[key] is True
+    for sse in by_bucket(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    )
-    rule = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
-    assert rule["sseAlgorithm"] == "AES256"
-    (policy,) = default_program.of_type("aws:s3/bucketPolicy:BucketPolicy")
-    (statement,) = _statements(policy.inputs["policy"])
-    assert statement["Effect"] == "Deny"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    ).values():
+        assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    for ownership in by_bucket("aws:s3/bucketOwnershipControls:BucketOwnershipControls").values():
+        assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    for policy in by_bucket("aws:s3/bucketPolicy:BucketPolicy").values():
+        deny = [s for s in _statements(policy["policy"]) if s["Sid"] == "DenyInsecureTransport"]
+        (statement,) = deny
+        assert statement["Effect"] == "Deny"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     (obj,) = default_program.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
     assert obj.inputs["key"].endswith(f"{default_program.exports['bundle_sha256']}.tar.gz")
 
@@ -456,8 +490,9 @@ def test_ssm_document_runs_only_the_units(default_program: Program) -> None:
     assert params["backfillDays"]["allowedPattern"] == "^[1-9][0-9]{0,3}$"
     (step,) = content["mainSteps"]
     assert step["inputs"]["runCommand"] == [
-        "/usr/local/sbin/revops-ssm-run '{{ action }}' '{{ backfillDays }}'"
+        "/usr/local/sbin/revops-ssm-run '{{ action }}' '{{ backfillDays }}' '{{ trigger }}'"
     ]
+    assert params["trigger"]["allowedValues"] == ["github", "manual"]
 
 
 def test_program_runs_under_generic_mocks(bundle_dir: Path) -> None:

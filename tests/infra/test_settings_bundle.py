@@ -100,6 +100,7 @@ def test_bundle_contents(tmp_path: Path) -> None:
     root = _tree(tmp_path / "repo")
     names = [name for name, _ in bundle_members(root)]
     assert names == [
+        "README.md",
         "db/cluster/roles.sql",
         "infra/host/revops-host-setup.sh",
         "pyproject.toml",
@@ -137,8 +138,38 @@ def test_real_repository_bundle_has_what_the_host_runs(tmp_path: Path) -> None:
         "runner/systemd/revops-metrics.service",
         "runner/systemd/revops-metrics.timer",
         "runner/systemd/revops-backfill@.service",
+        "runner/systemd/revops-metrics@.service",
         "runner/revops/aws.py",
         "db/cluster/roles.sql",
     ):
         assert needed in built.files, needed
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in built.files)
+
+
+def test_bundle_holds_only_runtime_files(tmp_path: Path) -> None:
+    """Docs, the real README, tests and build-time scripts never replace the host."""
+    root = _tree(tmp_path / "repo")
+    (root / "README.md").write_text("# the real README\n")
+    first = build_bundle(tmp_path / "a", root)
+    (root / "README.md").write_text("# the real README, edited\n")
+    (root / "docs").mkdir()
+    (root / "docs" / "DEPLOY.md").write_text("how to deploy\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_x.py").write_text("def test(): pass\n")
+    (root / "infra" / "host" / "build-wheelhouse.sh").write_text("#!/bin/sh\n")
+    second = build_bundle(tmp_path / "b", root)
+    assert second.sha256 == first.sha256
+    assert not any(n.startswith(("docs/", "tests/")) for n in second.files)
+    with tarfile.open(second.path) as tar:
+        readme = tar.extractfile("README.md")
+        assert readme is not None
+        assert b"the real README" not in readme.read()
+
+
+def test_bundle_is_named_by_its_uncompressed_content(tmp_path: Path) -> None:
+    import gzip
+    import hashlib
+
+    built = build_bundle(tmp_path, _tree(tmp_path / "repo"))
+    assert built.sha256 == hashlib.sha256(gzip.decompress(built.path.read_bytes())).hexdigest()
+    assert built.sha256 != hashlib.sha256(built.path.read_bytes()).hexdigest()

@@ -212,3 +212,24 @@ def test_send_metrics_command_denied_is_an_aws_error(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(aws, "_client", lambda service, region: Client())
     with pytest.raises(aws.AwsError, match=r"send-command 'nope' to i-1: .*AccessDenied"):
         aws.send_metrics_command("nope", "i-1", {}, timeout_s=5, poll_s=0.01)
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_resolve_tagged_instance_prefers_the_newest_running() -> None:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    image_id = ec2.describe_images()["Images"][0]["ImageId"]
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "revops:stack", "Value": "prod"}]}]
+
+    def launch() -> str:
+        reservation = ec2.run_instances(
+            ImageId=image_id, MinCount=1, MaxCount=1, TagSpecifications=tags
+        )
+        return str(reservation["Instances"][0]["InstanceId"])
+
+    old = launch()
+    assert aws.resolve_tagged_instance("revops:stack", "prod") == old
+    new = launch()
+    ec2.stop_instances(InstanceIds=[old])  # the replaced host: stopped before detaching
+    assert aws.resolve_tagged_instance("revops:stack", "prod") == new
+    with pytest.raises(aws.AwsError, match="no running EC2 instance is tagged revops:stack=qa"):
+        aws.resolve_tagged_instance("revops:stack", "qa")

@@ -69,9 +69,10 @@ def account(moto_url: str) -> dict[str, Any]:
     ssm = boto3.client("ssm", **kwargs)
     ec2 = boto3.client("ec2", **kwargs)
     image_id = ec2.describe_images()["Images"][0]["ImageId"]
-    instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0][
-        "InstanceId"
-    ]
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "revops:stack", "Value": "prod"}]}]
+    instance_id = ec2.run_instances(
+        ImageId=image_id, MinCount=1, MaxCount=1, TagSpecifications=tags
+    )["Instances"][0]["InstanceId"]
     ssm.create_document(
         Content=json.dumps(stack_document()),
         Name=DOCUMENT,
@@ -174,7 +175,7 @@ def test_daily_run_sends_the_stack_document_to_the_instance(aws: dict[str, Any])
     [command] = commands(aws)
     assert command["DocumentName"] == DOCUMENT
     assert command["InstanceIds"] == [aws["instance_id"]]
-    assert command["Parameters"] == {"action": ["run"]}
+    assert command["Parameters"] == {"action": ["run"], "trigger": ["github"]}
     assert "4242" in command["Comment"]
     assert_valid_for_the_stack_document(command["Parameters"])
     assert f"sending SSM document {DOCUMENT} (run) to {aws['instance_id']}" in proc.stdout
@@ -184,7 +185,7 @@ def test_daily_run_sends_the_stack_document_to_the_instance(aws: dict[str, Any])
 def test_empty_backfill_days_is_the_daily_run(aws: dict[str, Any]) -> None:
     proc = ssm_script(aws, BACKFILL_DAYS="")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert [c["Parameters"] for c in commands(aws)] == [{"action": ["run"]}]
+    assert [c["Parameters"] for c in commands(aws)] == [{"action": ["run"], "trigger": ["github"]}]
 
 
 @pytest.mark.parametrize("days", ["1", "30", "3650"])
@@ -236,8 +237,8 @@ def test_any_other_final_status_fails(
         ({"BACKFILL_DAYS": "-1"}, "backfill_days must be a whole number"),
         ({"BACKFILL_DAYS": "3651"}, "backfill_days must be at most 3650"),
         ({"RUN_DATE": "2025-06-01"}, "date is not supported in ssm mode"),
-        ({"SSM_DOCUMENT": ""}, "SSM_DOCUMENT and SSM_INSTANCE_ID must be set"),
-        ({"SSM_INSTANCE_ID": ""}, "SSM_DOCUMENT and SSM_INSTANCE_ID must be set"),
+        ({"SSM_DOCUMENT": ""}, "SSM_DOCUMENT and SSM_STACK (or SSM_INSTANCE_ID) must be set"),
+        ({"SSM_INSTANCE_ID": ""}, "SSM_DOCUMENT and SSM_STACK (or SSM_INSTANCE_ID) must be set"),
     ],
 )
 def test_bad_input_sends_nothing(aws: dict[str, Any], extra: dict[str, str], message: str) -> None:
@@ -326,3 +327,74 @@ def test_status_without_a_report_fails(
     assert proc.returncode == 1
     assert "without a status report" in proc.stdout
     assert "unknown action 'status'" in proc.stderr
+
+
+def test_the_host_is_found_by_its_stack_tag(aws: dict[str, Any]) -> None:
+    """METRICS_STACK: the instance id is read at run time, so a replaced host is found."""
+    proc = ssm_script(
+        aws, BACKFILL_DAYS="0", SSM_STACK="prod", SSM_INSTANCE_ID="i-0stale0000000000"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [command] = commands(aws)
+    assert command["InstanceIds"] == [aws["instance_id"]]
+    assert f"tagged revops:stack=prod is {aws['instance_id']}" in proc.stdout
+
+
+def test_no_tagged_host_sends_nothing(aws: dict[str, Any]) -> None:
+    proc = ssm_script(aws, BACKFILL_DAYS="0", SSM_STACK="nope")
+    assert proc.returncode == 1
+    assert "no running EC2 instance is tagged revops:stack=nope" in proc.stdout
+    assert commands(aws) == []
+
+
+def test_timeouts_cover_the_longest_backfill() -> None:
+    """GitHub job >= poll, role session >= poll, host side >= poll: a 5 h 45 min backfill fits."""
+    import yaml
+
+    sys.path.insert(0, str(CI_DIR))
+    import ssm_run
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "daily-metrics.yml").read_text())
+    job = workflow["jobs"]["ssm"]
+    [configure] = [s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    session = int(configure["with"]["role-duration-seconds"])
+    poll = ssm_run.BACKFILL_TIMEOUT_S
+    assert job["timeout-minutes"] * 60 > poll
+    assert session >= job["timeout-minutes"] * 60
+    from infra.github import MAX_SESSION_S
+
+    assert session <= MAX_SESSION_S
+    step = stack_document()["mainSteps"][0]
+    assert int(step["inputs"]["timeoutSeconds"]) >= poll
+    unit = (ROOT / "runner" / "systemd" / "revops-backfill@.service").read_text()
+    assert "TimeoutStartSec=6h" in unit
+    assert poll <= 6 * 3600
+
+
+def test_status_is_published_to_cloudwatch(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With METRICS_STACK the workflow publishes the host's freshness (the Stale alarm's input)."""
+    import datetime as dt
+
+    host_answers(monkeypatch, "Failed", stdout=status_json(fresh=False, last="2026-03-01", lag=8))
+    proc = ssm_status(aws, SSM_STACK="prod", SSM_INSTANCE_ID="")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        region_name=REGION,
+        endpoint_url=aws["url"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    now = dt.datetime.now(dt.UTC)
+    stats = cloudwatch.get_metric_statistics(
+        Namespace="RevOps/Metrics",
+        MetricName="FreshnessLagDays",
+        Dimensions=[{"Name": "Stack", "Value": "prod"}],
+        StartTime=now - dt.timedelta(hours=1),
+        EndTime=now + dt.timedelta(hours=1),
+        Period=3600,
+        Statistics=["Maximum"],
+    )
+    assert [p["Maximum"] for p in stats["Datapoints"]] == [8.0]

@@ -16,8 +16,21 @@ import pytest
 from toolpaths import system_tool
 
 UNIT_DIR = Path(__file__).resolve().parents[2] / "runner" / "systemd"
-SERVICES = ("revops-metrics.service", "revops-backfill@.service")
+SERVICES = (
+    "revops-metrics.service",
+    "revops-metrics@.service",
+    "revops-backfill@.service",
+    "revops-metrics-failed@.service",
+)
 VENV_REVOPS = "/opt/revops/venv/bin/revops"
+RUN_WRAPPER = "/usr/local/sbin/revops-run"  # infra/host/revops-run.sh: revops, then CloudWatch
+VENV_PYTHON = "/opt/revops/venv/bin/python"
+EXEC_START = {
+    "revops-metrics.service": f"{RUN_WRAPPER} run --trigger systemd",
+    "revops-metrics@.service": f"{RUN_WRAPPER} run --trigger %i",
+    "revops-backfill@.service": f"{RUN_WRAPPER} backfill --days %i",
+    "revops-metrics-failed@.service": f"{VENV_PYTHON} -m revops.cloudwatch --unit-failed %i",
+}
 
 # Each directive the house style asks of a service, with the value it must have.
 REQUIRED = {
@@ -57,7 +70,9 @@ def _staged(tmp_path: Path, name: str, instance: str | None = None) -> Path:
     stub = tmp_path / "revops"
     stub.write_text("#!/bin/sh\nexit 0\n")
     stub.chmod(0o755)
-    text = (UNIT_DIR / name).read_text().replace(VENV_REVOPS, str(stub))
+    text = (UNIT_DIR / name).read_text()
+    for program in (VENV_REVOPS, RUN_WRAPPER, VENV_PYTHON):
+        text = text.replace(program, str(stub))
     target = tmp_path / (name.replace("@.", f"@{instance}.") if instance else name)
     target.write_text(text)
     return target
@@ -85,11 +100,10 @@ def test_service_hardening(name: str) -> None:
         assert value in directives.get(key, []), f"{name}: {key}={value} missing"
     assert "@system-service" in directives["SystemCallFilter"]
     (exec_start,) = directives["ExecStart"]
-    assert exec_start.startswith(VENV_REVOPS + " ")
-    if name == "revops-metrics.service":
-        assert exec_start.endswith("run --trigger systemd")
-    else:
-        assert exec_start.endswith("backfill --days %i")
+    assert exec_start == EXEC_START[name]
+    if name != "revops-metrics-failed@.service":
+        # A failure is published even when the run cannot report it (crash, timeout).
+        assert directives["OnFailure"] == ["revops-metrics-failed@%p.service"]
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -340,12 +340,23 @@ def test_date_and_backfill_days_together_are_refused(tmp_path: Path) -> None:
     assert "not both" in proc.stderr
 
 
-@pytest.mark.parametrize(("mode", "message"), [("", "is not set"), ("lambda", "must be 'direct'")])
-def test_the_mode_variable_is_checked(tmp_path: Path, mode: str, message: str) -> None:
-    proc = validate(tmp_path, "0", mode=mode)
+def test_the_mode_variable_is_checked(tmp_path: Path) -> None:
+    proc = validate(tmp_path, "0", mode="lambda")
     assert proc.returncode == 2
-    assert message in proc.stderr
-    assert "METRICS_MODE" in proc.stderr
+    assert "must be 'ssm', 'direct' or 'off'" in proc.stderr
+
+
+@pytest.mark.parametrize("mode", ["", "off"])
+def test_no_mode_is_the_explicit_default_off(tmp_path: Path, mode: str) -> None:
+    """Unset runs nothing and says so (a warning), instead of failing every scheduled run."""
+    proc = validate(tmp_path, "0", mode=mode)
+    assert proc.returncode == 0, proc.stderr
+    assert outputs(tmp_path) == {"mode": "off", "backfill_days": "0", "date": ""}
+    assert "mode=off: nothing" in proc.stdout
+    if not mode:
+        assert "::warning title=revops metrics::repository variable METRICS_MODE is not set" in (
+            proc.stderr
+        )
 
 
 def test_ssm_mode_refuses_a_date(tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Secrets: one generated password per database role, stored as JSON in Secrets Manager.
+"""Credentials: one generated password per database role, stored as JSON in Secrets Manager.
+
+(Named credentials, not secrets: `infra/secrets.py` shadowed the standard library's `secrets`
+for anything run with infra/ on sys.path.)
 
 Each secret holds `host`, `port`, `dbname`, `username`, `password`: what `revops` needs to
 connect (`REVOPS_DB_SECRET_ID`) or to set a role's password at bootstrap

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# revops-run ARGS...: what the host's metrics units run (ExecStart): `revops ARGS --json`, its
+# JSON result to the journal, then the run's metrics to CloudWatch (revops.cloudwatch, with the
+# status and data-quality reports read right after it), and the exit code of revops.
+#
+# Installed as /usr/local/sbin/revops-run by revops-host-setup. Runs inside the hardened units
+# (DynamicUser, PrivateTmp): its files live in the unit's private /tmp. Publishing is best
+# effort: CloudWatch being unreachable never changes the run's result (and the dead-man's
+# switch alarm notices when nothing arrives). REVOPS_STACK (from /etc/revops/runner.env) names
+# the stack; without it nothing is published.
+set -uo pipefail
+
+bin=${REVOPS_BIN:-/opt/revops/venv/bin}
+work=$(mktemp -d "${TMPDIR:-/tmp}/revops-run.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+
+rc=0
+"$bin/revops" "$@" --json >"$work/run.json" || rc=$?
+cat "$work/run.json"
+
+if [[ -n ${REVOPS_STACK:-} ]]; then
+    # exit 3 (stale) and 1 (data-quality errors) still print their JSON report
+    "$bin/revops" status --json >"$work/status.json" || true
+    "$bin/revops" check --json >"$work/check.json" || true
+    args=(--stack "$REVOPS_STACK" --run "$work/run.json" --exit-code "$rc")
+    [[ -s $work/status.json ]] && args+=(--status "$work/status.json")
+    [[ -s $work/check.json ]] && args+=(--check "$work/check.json")
+    if ! "$bin/python" -m revops.cloudwatch "${args[@]}"; then
+        echo "revops-run: run metrics not published to CloudWatch (see above)" >&2
+    fi
+fi
+exit "$rc"
