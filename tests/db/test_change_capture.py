@@ -556,7 +556,19 @@ def test_an_ingest_session_holds_runs_off_and_prunes_the_log(crm: dict[str, str]
 
 
 def test_a_failed_run_keeps_the_watermark(crm: dict[str, str]) -> None:
-    etl_execute(crm, [("UPDATE crm.activities SET type = 'Email' WHERE activity_id = 'A0'", ())])
+    # a change whatever earlier examples left in the row (an identical rewrite records nothing)
+    etl_execute(
+        crm,
+        [
+            (
+                (
+                    "UPDATE crm.opportunities SET amount = coalesce(amount, 0) + 1"
+                    " WHERE opportunity_id = 'O0'"
+                ),
+                (),
+            )
+        ],
+    )
     before = watermark(crm)
     with owner_connection(crm) as owner:
         set_setting(owner, "qualified_statuses", "not a list")  # every run now fails
