@@ -31,6 +31,7 @@ FACT_TABLES = (
     "lead_stage_snapshot",
     "run_log",
     "computed_days",
+    "data_quality_history",
     "dim_rep",
 )
 

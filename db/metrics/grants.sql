@@ -39,7 +39,8 @@ metrics.business_timezone(),
 metrics.setting(text),
 metrics.recent_runs(integer),
 metrics.freshness_report(),
-metrics.data_quality_report()
+metrics.data_quality_report(),
+metrics.record_data_quality(text)
 TO revops_runner;
 
 GRANT SELECT ON
@@ -54,6 +55,7 @@ metrics.dim_rep,
 metrics.bi_funnel_conversion,
 metrics.bi_rep_scorecard,
 metrics.bi_daily_totals,
-metrics.bi_pipeline_freshness
+metrics.bi_pipeline_freshness,
+metrics.data_quality_history
 TO revops_bi;
 GRANT EXECUTE ON FUNCTION metrics.rep_bucket(text), metrics.rep_label(text, text) TO revops_bi;

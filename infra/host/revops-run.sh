@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # revops-run ARGS...: what the host's metrics units run (ExecStart): `revops ARGS --json`, its
-# JSON result to the journal, then the run's metrics to CloudWatch (revops.cloudwatch, with the
-# status and data-quality reports read right after it), and the exit code of revops.
+# JSON result to the journal, the data-quality gate (`revops check --fail-on error`, recorded),
+# then the run's metrics to CloudWatch (revops.cloudwatch, with the status and data-quality
+# reports), and the exit code of revops (1 when a successful run leaves data-quality errors).
 #
 # Installed as /usr/local/sbin/revops-run by revops-host-setup. Runs inside the hardened units
 # (DynamicUser, PrivateTmp): its files live in the unit's private /tmp. Publishing is best
@@ -18,10 +19,26 @@ rc=0
 "$bin/revops" "$@" --json >"$work/run.json" || rc=$?
 cat "$work/run.json"
 
+# The data-quality gate of a scheduled run: after a successful `run`, `revops check --fail-on
+# error` (recorded in metrics.data_quality_history) turns errors, reconciliation differences
+# included, into a failed unit (exit 1), so OnFailure= and the alarms hear of them.
+trigger=manual
+previous=
+for arg in "$@"; do
+    [[ $previous == --trigger ]] && trigger=$arg
+    previous=$arg
+done
+check_rc=0
+"$bin/revops" check --json --fail-on error --trigger "$trigger" >"$work/check.json" || check_rc=$?
+if [[ ${1:-} == run && $rc == 0 && $check_rc == 1 ]]; then
+    echo "revops-run: data-quality errors after the run (revops check --fail-on error):" >&2
+    cat "$work/check.json" >&2
+    rc=1
+fi
+
 if [[ -n ${REVOPS_STACK:-} ]]; then
     # exit 3 (stale) and 1 (data-quality errors) still print their JSON report
     "$bin/revops" status --json >"$work/status.json" || true
-    "$bin/revops" check --json >"$work/check.json" || true
     args=(--stack "$REVOPS_STACK" --run "$work/run.json" --exit-code "$rc")
     [[ -s $work/status.json ]] && args+=(--status "$work/status.json")
     [[ -s $work/check.json ]] && args+=(--check "$work/check.json")

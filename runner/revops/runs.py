@@ -265,8 +265,9 @@ def status(conn: Conn, limit: int = 10, max_lag_days: int | None = None) -> dict
     }
 
 
-def data_quality(conn: Conn) -> list[dict[str, Any]]:
-    """The rows of metrics.data_quality (one per check)."""
+def data_quality(conn: Conn, trigger: str = "manual") -> list[dict[str, Any]]:
+    """Run and record the data-quality checks (metrics.record_data_quality): one dict per check,
+    the view's checks and the recent reconciliations with the source."""
     return [
         {
             "check_name": r[0],
@@ -277,6 +278,7 @@ def data_quality(conn: Conn) -> list[dict[str, Any]]:
         }
         for r in conn.execute(
             "SELECT check_name, severity, affected_count, sample_ids, description"
-            " FROM metrics.data_quality_report()"
+            " FROM metrics.record_data_quality(%s)",
+            (trigger,),
         )
     ]

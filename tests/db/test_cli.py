@@ -187,3 +187,35 @@ def test_check_reports_staleness_then_passes(cli_env: dict[str, str]) -> None:
     proc = revops(cli_env, "check", "--strict")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ok       stale_metrics" in proc.stdout
+
+
+def test_check_reconciles_recent_days_and_records_findings(cli_env: dict[str, str]) -> None:
+    """After a run the recent facts agree with the source; a fact row that no longer does (as a
+    stale or broken engine would leave it) is an error, and every check is recorded."""
+    reset_metrics(owner_connection(cli_env))
+    assert revops(cli_env, "run", "--horizon", "3").returncode == 0
+    proc = revops(cli_env, "check", "--json", "--trigger", "github")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    found = {c["check_name"]: c["affected_count"] for c in json.loads(proc.stdout)}
+    assert found["reconcile_new_leads"] == 0 and found["reconcile_revenue_won"] == 0
+    with owner_connection(cli_env) as owner:
+        (yesterday,) = owner.execute("SELECT metrics.business_today() - 1").fetchone() or (None,)
+        owner.execute(
+            "UPDATE metrics.daily_lead_funnel SET new_leads = new_leads + 1"
+            " WHERE metric_date = %s AND lead_source = 'Web'",
+            (yesterday,),
+        )
+        proc = revops(cli_env, "check", "--json")
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        checks = {c["check_name"]: c for c in json.loads(proc.stdout)}
+        assert checks["reconcile_new_leads"]["affected_count"] == 1
+        assert checks["reconcile_new_leads"]["sample_ids"] == [str(yesterday)]
+        assert revops(cli_env, "check", "--fail-on", "never").returncode == 0
+        history = owner.execute(
+            "SELECT trigger, count(*) FILTER (WHERE check_name = 'reconcile_new_leads'"
+            " AND affected_count = 1) FROM metrics.data_quality_history GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert history == [("github", 0), ("manual", 2)]
+    # the next run recomputes yesterday and the facts agree again
+    assert revops(cli_env, "run", "--horizon", "3").returncode == 0
+    assert revops(cli_env, "check").returncode == 0

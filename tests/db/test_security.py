@@ -46,6 +46,7 @@ ENTRY_POINTS = {
     "run_due(text,text,text,date[],integer,integer,boolean)",
     "verify_range(date,date,integer)",
     "pending_report()",
+    "record_data_quality(text)",
     "setting(text)",
 }
 # one function of the attack in the issue: it makes the runner superuser when anyone runs it

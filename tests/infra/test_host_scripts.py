@@ -305,7 +305,7 @@ def _fake_revops_bin(tmp_path: Path, run_rc: int, run_json: str) -> Path:
         "case $1 in\n"
         f"run|backfill) printf '%s\\n' '{run_json}'; exit {run_rc} ;;\n"
         'status) echo \'{"fresh": false, "lag_days": 5}\'; exit 3 ;;\n'
-        "check) echo '[]' ;;\n"
+        "check) echo '[]'; exit ${CHECK_RC:-0} ;;\n"
         "esac\n"
     )
     python = bin_dir / "python"
@@ -359,3 +359,29 @@ def test_revops_run_without_a_stack_publishes_nothing(tmp_path: Path) -> None:
     env = {"PATH": os.environ["PATH"], "REVOPS_BIN": str(bin_dir), "CALLS": str(calls)}
     subprocess.run([str(HOST / "revops-run.sh"), "run"], env=env, check=True, capture_output=True)
     assert "python" not in calls.read_text()
+
+
+@pytest.mark.parametrize(("run_rc", "check_rc", "expected"), [(0, 1, 1), (0, 3, 0), (5, 1, 5)])
+def test_revops_run_gates_on_data_quality_errors(
+    tmp_path: Path, run_rc: int, check_rc: int, expected: int
+) -> None:
+    """A successful run with data-quality errors fails the unit; a skipped or failed run keeps
+    its own code; a stale check (3) after a good run is the freshness alarm's business."""
+    bin_dir = _fake_revops_bin(tmp_path, run_rc, '{"status": "succeeded"}')
+    calls = tmp_path / "calls"
+    env = {
+        "PATH": os.environ["PATH"],
+        "REVOPS_BIN": str(bin_dir),
+        "CALLS": str(calls),
+        "CHECK_RC": str(check_rc),
+    }
+    proc = subprocess.run(
+        [str(HOST / "revops-run.sh"), "run", "--trigger", "systemd"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == expected
+    assert "revops check --json --fail-on error --trigger systemd" in calls.read_text()
+    assert ("data-quality errors" in proc.stderr) == (expected == 1)

@@ -8,7 +8,7 @@ import argparse
 import json
 
 from revops.commands import args as types
-from revops.commands.common import Subparsers
+from revops.commands.common import Subparsers, triggers
 from revops.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_STALE
 
 
@@ -31,13 +31,24 @@ def register(sub: Subparsers) -> None:
 
     check = sub.add_parser(
         "check",
-        help="data-quality checks (unknown owners, NULL amounts, won deals without close date,"
-        " quarantined records, staleness)",
-        description="Reads metrics.data_quality. Exit 3 when the metrics are stale, 1 when an"
-        " error-level check (or, with --strict, a warning) finds rows, else 0.",
+        help="data-quality checks and reconciliation with the source, recorded in"
+        " metrics.data_quality_history",
+        description="Runs metrics.record_data_quality: the checks of metrics.data_quality"
+        " (unknown owners, NULL amounts, won deals without close date, quarantined records,"
+        " failed ingest batches, changes not in the facts yet, staleness) and the"
+        " reconciliation of the recent computed days with the source (new leads, revenue won),"
+        " and keeps the findings. Exit 3 when the metrics are stale, 1 when a check at or above"
+        " --fail-on finds rows, else 0.",
     )
     check.add_argument("--json", action="store_true", help="machine-readable result on stdout")
-    check.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    check.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "never"),
+        default="error",
+        help="lowest severity that makes the exit code 1 (default error)",
+    )
+    check.add_argument("--strict", action="store_true", help="same as --fail-on warning")
+    check.add_argument("--trigger", choices=triggers(), default="manual", help="recorded")
     check.set_defaults(func=cmd_check)
 
     verify = sub.add_parser(
@@ -140,7 +151,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from revops import runs
 
     with runs.runner_connection() as conn:
-        checks = runs.data_quality(conn)
+        checks = runs.data_quality(conn, args.trigger)
     failing = [c for c in checks if c["affected_count"] > 0]
     if args.json:
         print(json.dumps(checks, indent=2))
@@ -154,8 +165,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             )
     if any(c["check_name"] == "stale_metrics" for c in failing):
         return EXIT_STALE
-    if any(c["severity"] == "error" for c in failing):
-        return EXIT_FAILED
-    if args.strict and any(c["severity"] == "warning" for c in failing):
+    fail_on = "warning" if args.strict else args.fail_on
+    failing_levels = {"error": {"error"}, "warning": {"error", "warning"}, "never": set()}
+    if any(c["severity"] in failing_levels[fail_on] for c in failing):
         return EXIT_FAILED
     return EXIT_OK
