@@ -144,3 +144,11 @@ def test_timer_schedule() -> None:
     (delay,) = directives["RandomizedDelaySec"]
     assert re.fullmatch(r"\d+(min|s)?", delay)
     assert directives["Unit"] == ["revops-metrics.service"]
+
+
+@pytest.mark.parametrize("name", ["revops-metrics.service", "revops-metrics@.service"])
+def test_a_skipped_run_is_not_a_unit_failure(name: str) -> None:
+    """`revops run` exits 5 when another writer held the metrics lock or an ingest kept
+    loading: nothing was consumed and the next run does it, so no OnFailure= page."""
+    directives = _directives((UNIT_DIR / name).read_text())
+    assert directives["SuccessExitStatus"] == ["5"]
