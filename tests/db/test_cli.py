@@ -219,3 +219,31 @@ def test_check_reconciles_recent_days_and_records_findings(cli_env: dict[str, st
     # the next run recomputes yesterday and the facts agree again
     assert revops(cli_env, "run", "--horizon", "3").returncode == 0
     assert revops(cli_env, "check").returncode == 0
+
+
+def test_verify_prints_differing_rows_and_exits_1(cli_env: dict[str, str]) -> None:
+    reset_metrics(owner_connection(cli_env))
+    assert revops(cli_env, "run", "--horizon", "3").returncode == 0
+    proc = revops(cli_env, "verify", "--days", "3")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("verify: 0 differing rows in 3 days")
+    with owner_connection(cli_env) as owner:
+        (yesterday,) = owner.execute("SELECT metrics.business_today() - 1").fetchone() or (None,)
+        owner.execute(
+            "UPDATE metrics.lead_stage_snapshot SET lead_count = lead_count + 7"
+            " WHERE metric_date = %s",
+            (yesterday,),
+        )
+    proc = revops(cli_env, "verify", "--days", "3", "--json")
+    assert proc.returncode == 1
+    result = json.loads(proc.stdout)
+    assert result["differing"] == 1 and result["by_table"] == {"lead_stage_snapshot": 1}
+    (row,) = result["rows"]
+    assert row["stored"]["lead_count"] == row["recomputed"]["lead_count"] + 7
+    proc = revops(cli_env, "verify", "--days", "3")
+    assert proc.returncode == 1 and "lead_stage_snapshot" in proc.stdout
+    # verify changes nothing: the tampered row is still there until a run or backfill
+    assert revops(cli_env, "verify", "--days", "3").returncode == 1
+    assert revops(cli_env, "backfill", "--days", "3").returncode == 0
+    assert revops(cli_env, "verify", "--days", "3").returncode == 0
+    assert revops(cli_env, "verify", "--from", "2025-01-02").returncode == 2  # needs --to
