@@ -1,9 +1,12 @@
 -- metrics.pending_changes: what the source's change log holds that the facts have not
 -- consumed yet, read in the caller's transaction (its postgres_fdw snapshot): the transaction
 -- horizon a run may consume up to, whether an ingest is loading, how many captured changes lie
--- between the watermark and the horizon, and the metric days they touch: every day from
--- open_from on (cumulative measures; -infinity after a TRUNCATE, or when changes the watermark
--- never reached were pruned), the point_days, and the rep_ids whose names changed.
+-- between the watermark and the horizon, the span of days they touch (first_day, last_day), the
+-- rep_ids whose names changed, and per fact table the days to recompute in table_days:
+-- {table: {"from": every day from this one on (cumulative measures; -infinity after a TRUNCATE
+-- or when changes the watermark never reached were pruned), "days": [single days]}}. A write
+-- touches only the facts built from its table: leads and status history the funnel and the
+-- snapshot, opportunities the funnel and the pipeline, activities the rep activity.
 -- Grain: one row. Inputs: crm_remote.capture_horizon, crm_remote.change_log,
 -- metrics.capture_state; the business time zone turns captured instants into days.
 CREATE OR REPLACE FUNCTION metrics.pending_changes(
@@ -11,11 +14,10 @@ CREATE OR REPLACE FUNCTION metrics.pending_changes(
     OUT ingest_running boolean,
     OUT consumed_xmin bigint,
     OUT changes bigint,
-    OUT open_from date,
-    OUT point_days date [],
     OUT rep_ids text [],
     OUT first_day date,
-    OUT last_day date
+    OUT last_day date,
+    OUT table_days jsonb
 )
 LANGUAGE plpgsql
 VOLATILE
@@ -33,7 +35,7 @@ BEGIN
 
     WITH
     pending AS MATERIALIZED (
-        SELECT c.affected_at, c.affected_date, c.through_today, c.rep_id
+        SELECT c.source_table, c.affected_at, c.affected_date, c.through_today, c.rep_id
         FROM crm_remote.change_log AS c
         WHERE c.xact_id >= consumed_xmin AND c.xact_id < horizon
     ),
@@ -48,16 +50,17 @@ BEGIN
                 END,
                 p.affected_date
             ) AS metric_date,
-            true AS through_today
+            true AS through_today,
+            p.source_table
         FROM pending AS p
         WHERE p.through_today AND (p.affected_at IS NOT NULL OR p.affected_date IS NOT NULL)
         UNION ALL
-        SELECT p.affected_date, false
+        SELECT p.affected_date, false, p.source_table
         FROM pending AS p
         WHERE NOT p.through_today AND p.affected_date IS NOT NULL
         UNION ALL
         -- a point folded to its UTC day [b, b + 1 day): the local days that day overlaps
-        SELECT d.metric_day::date, false
+        SELECT d.metric_day::date, false, p.source_table
         FROM pending AS p
         CROSS JOIN LATERAL generate_series(
             (p.affected_at AT TIME ZONE v_tz)::date,
@@ -65,24 +68,60 @@ BEGIN
             interval '1 day'
         ) AS d (metric_day)
         WHERE NOT p.through_today AND p.affected_at IS NOT NULL
+    ),
+
+    fact_tables (source_table, table_name) AS (
+        VALUES
+        ('leads', 'daily_lead_funnel'),
+        ('leads', 'lead_stage_snapshot'),
+        ('lead_status_history', 'daily_lead_funnel'),
+        ('lead_status_history', 'lead_stage_snapshot'),
+        ('opportunities', 'daily_lead_funnel'),
+        ('opportunities', 'rep_daily_pipeline'),
+        ('activities', 'rep_daily_activity')
+    ),
+
+    per_table AS (
+        SELECT
+            f.table_name,
+            min(d.metric_date) FILTER (WHERE d.through_today) AS open_from,
+            coalesce(
+                array_agg(DISTINCT d.metric_date) FILTER (WHERE NOT d.through_today),
+                ARRAY[]::date []
+            ) AS point_days
+        FROM days AS d
+        INNER JOIN fact_tables AS f ON d.source_table = f.source_table
+        GROUP BY f.table_name
     )
 
     SELECT
         (SELECT count(*) FROM pending),
-        (SELECT min(d.metric_date) FROM days AS d WHERE d.through_today),
-        ARRAY(
-            SELECT DISTINCT d.metric_date FROM days AS d
-            WHERE NOT d.through_today ORDER BY 1
-        ),
         ARRAY(SELECT DISTINCT p.rep_id FROM pending AS p WHERE p.rep_id IS NOT NULL ORDER BY 1),
         (SELECT min(d.metric_date) FROM days AS d),
-        (SELECT max(d.metric_date) FROM days AS d)
-    INTO changes, open_from, point_days, rep_ids, first_day, last_day;
+        (SELECT max(d.metric_date) FROM days AS d),
+        (
+            SELECT
+                coalesce(
+                    jsonb_object_agg(
+                        t.table_name,
+                        jsonb_build_object('from', t.open_from, 'days', to_jsonb(t.point_days))
+                    ),
+                    '{}'
+                )
+            FROM per_table AS t
+        )
+    INTO changes, rep_ids, first_day, last_day, table_days;
 
     -- changes below the watermark's reach were pruned before being consumed: recompute all
     IF v_pruned > 0 AND v_pruned >= consumed_xmin THEN
-        open_from := '-infinity';
         first_day := '-infinity';
+        table_days := (
+            SELECT jsonb_object_agg(t.table_name, jsonb_build_object('from', '-infinity', 'days', '[]'))
+            FROM unnest(ARRAY[
+                'daily_lead_funnel', 'rep_daily_activity', 'rep_daily_pipeline',
+                'lead_stage_snapshot'
+            ]) AS t (table_name)
+        );
     END IF;
 END
 $$;

@@ -6,7 +6,9 @@
 -- settings fingerprint is not the current one. Rep renames rewrite rep_name on all their days.
 -- Days are recomputed set-based, one call of the engine per run of adjacent days; runs at
 -- most 60 days apart are merged: an engine call has a fixed cost (it places every lead once,
--- about 1 s at scale 1) while each extra day in a range adds about 1% of that.
+-- about 1 s at scale 1) while each extra day in a range adds about 1% of that. Days due for
+-- a change are recomputed only in the fact tables built from the changed table (a late deal
+-- does not re-place every lead in the snapshot).
 -- A failure keeps the watermark where it was (the next run consumes the same changes again),
 -- as does a skip: the lock held by another writer past lock_wait_seconds, or an ingest still
 -- loading (its files become visible one by one: a run waits for the whole invocation; with
@@ -89,21 +91,40 @@ BEGIN
 
         v_today := metrics.business_today();
         v_fingerprint := metrics.settings_fingerprint();
-        v_due := ARRAY(
+        -- work: the asked days and the days computed under other settings, in every table;
+        -- then, per fact table, the computed days a consumed change touched in its inputs
+        CREATE TEMPORARY TABLE pg_temp.due_days ON COMMIT DROP AS
+        WITH
+        every_table AS (
             SELECT DISTINCT x.metric_date
             FROM (
                 SELECT a.metric_date FROM unnest(v_asked) AS a (metric_date)
                 UNION ALL
                 SELECT c.metric_date
                 FROM metrics.computed_days AS c
-                WHERE
-                    c.metric_date >= v_pending.open_from
-                    OR c.metric_date = ANY(v_pending.point_days)
-                    OR c.settings_fingerprint IS DISTINCT FROM v_fingerprint
+                WHERE c.settings_fingerprint IS DISTINCT FROM v_fingerprint
             ) AS x
             WHERE x.metric_date <= v_today
-            ORDER BY 1
-        );
+        ),
+
+        touched AS (
+            SELECT DISTINCT t.key AS table_name, c.metric_date
+            FROM jsonb_each(v_pending.table_days) AS t (key, value)
+            INNER JOIN metrics.computed_days AS c
+                ON
+                    c.metric_date >= (t.value ->> 'from')::date
+                    OR c.metric_date IN (
+                        SELECT d::date FROM jsonb_array_elements_text(t.value -> 'days') AS d
+                    )
+            WHERE
+                c.metric_date <= v_today
+                AND NOT EXISTS (SELECT FROM every_table AS e WHERE e.metric_date = c.metric_date)
+        )
+
+        SELECT NULL::text AS table_name, e.metric_date FROM every_table AS e
+        UNION ALL
+        SELECT t.table_name, t.metric_date FROM touched AS t;
+        v_due := ARRAY(SELECT DISTINCT d.metric_date FROM pg_temp.due_days AS d ORDER BY 1);
 
         -- a renamed (or late-loaded, or removed) User names its rows on every day
         IF cardinality(v_pending.rep_ids) > 0 THEN
@@ -149,29 +170,42 @@ BEGIN
             WITH
             islands AS (
                 SELECT
+                    d.table_name,
                     d.metric_date,
                     CASE
-                        WHEN d.metric_date - lag(d.metric_date) OVER (ORDER BY d.metric_date) <= 60
+                        WHEN
+                            d.metric_date - lag(d.metric_date) OVER (
+                                PARTITION BY d.table_name ORDER BY d.metric_date
+                            ) <= 60
                             THEN 0
                         ELSE 1
                     END AS starts_range
-                FROM unnest(v_due) AS d (metric_date)
+                FROM pg_temp.due_days AS d
             ),
 
             numbered AS (
                 SELECT
+                    i.table_name,
                     i.metric_date,
-                    sum(i.starts_range) OVER (ORDER BY i.metric_date) AS range_number
+                    sum(i.starts_range) OVER (
+                        PARTITION BY i.table_name ORDER BY i.metric_date
+                    ) AS range_number
                 FROM islands AS i
             )
 
-            SELECT min(n.metric_date) AS from_date, max(n.metric_date) AS to_date
+            SELECT
+                n.table_name,
+                min(n.metric_date) AS from_date,
+                max(n.metric_date) AS to_date
             FROM numbered AS n
-            GROUP BY n.range_number
-            ORDER BY 1
+            GROUP BY n.table_name, n.range_number
+            -- every table first (NULL), then the change-driven work table by table
+            ORDER BY n.table_name NULLS FIRST, 2
         LOOP
             v_result := metrics.run_metrics_range(
-                v_range.from_date, v_range.to_date, p_trigger, p_code_version, p_host, v_consumption
+                v_range.from_date, v_range.to_date, p_trigger, p_code_version, p_host,
+                v_consumption,
+                CASE WHEN v_range.table_name IS NOT NULL THEN ARRAY[v_range.table_name] END
             );
             v_results := v_results || jsonb_build_array(v_result);
             IF v_result ->> 'status' <> 'succeeded' THEN
@@ -179,6 +213,7 @@ BEGIN
                 EXIT;
             END IF;
         END LOOP;
+        DROP TABLE pg_temp.due_days;
 
         IF v_status = 'succeeded' THEN
             UPDATE metrics.capture_state

@@ -6,7 +6,8 @@
 --
 -- Grain of its log: one run_log row per metric day and attempt.
 -- Inputs: the refresh_* functions; p_trigger (systemd | github | manual | backfill), the
--- caller's code version and host for the log, and (from metrics.run_due) what the run consumed.
+-- caller's code version and host for the log, and (from metrics.run_due) what the run consumed
+-- and, for a change-driven call, which fact tables to recompute (p_tables; NULL = all four).
 -- Every computed day is recorded in metrics.computed_days with the settings fingerprint.
 -- Bad arguments raise before anything changes. When another writer holds the metrics lock
 -- longer than lock_wait_seconds, every day is logged as 'skipped' with the reason and
@@ -21,7 +22,8 @@ CREATE OR REPLACE FUNCTION metrics.run_metrics_range(
     p_trigger text DEFAULT 'manual',
     p_code_version text DEFAULT NULL,
     p_host text DEFAULT NULL,
-    p_consumption jsonb DEFAULT NULL
+    p_consumption jsonb DEFAULT NULL,
+    p_tables text [] DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -35,6 +37,7 @@ DECLARE
     v_rows jsonb;
     v_error text;
     v_sqlstate text;
+    v_all boolean := p_tables IS NULL;
 BEGIN
     PERFORM metrics.check_date_range(p_from_date, p_to_date);
     IF p_trigger IS NULL OR p_trigger NOT IN ('systemd', 'github', 'manual', 'backfill') THEN
@@ -62,12 +65,16 @@ BEGIN
     END IF;
 
     BEGIN
-        v_rows := jsonb_build_object(
-            'daily_lead_funnel', metrics.refresh_daily_lead_funnel(p_from_date, p_to_date),
-            'rep_daily_activity', metrics.refresh_rep_daily_activity(p_from_date, p_to_date),
-            'rep_daily_pipeline', metrics.refresh_rep_daily_pipeline(p_from_date, p_to_date),
-            'lead_stage_snapshot', metrics.refresh_lead_stage_snapshot(p_from_date, p_to_date)
-        );
+        v_rows := jsonb_strip_nulls(jsonb_build_object(
+            'daily_lead_funnel', CASE WHEN v_all OR 'daily_lead_funnel' = ANY(p_tables)
+                THEN metrics.refresh_daily_lead_funnel(p_from_date, p_to_date) END,
+            'rep_daily_activity', CASE WHEN v_all OR 'rep_daily_activity' = ANY(p_tables)
+                THEN metrics.refresh_rep_daily_activity(p_from_date, p_to_date) END,
+            'rep_daily_pipeline', CASE WHEN v_all OR 'rep_daily_pipeline' = ANY(p_tables)
+                THEN metrics.refresh_rep_daily_pipeline(p_from_date, p_to_date) END,
+            'lead_stage_snapshot', CASE WHEN v_all OR 'lead_stage_snapshot' = ANY(p_tables)
+                THEN metrics.refresh_lead_stage_snapshot(p_from_date, p_to_date) END
+        ));
         -- the rep dimension after the rep facts it reads (first and last day per rep); it is
         -- rebuilt whole, so the rows it changed are reported for the run, not per day
         v_rows := v_rows || jsonb_build_object('dim_rep', metrics.refresh_dim_rep());
@@ -86,24 +93,29 @@ BEGIN
                 p_host,
                 v_started_at,
                 clock_timestamp(),
-                jsonb_build_object(
+                -- rows per recomputed table (a change-driven call may recompute only some)
+                jsonb_strip_nulls(jsonb_build_object(
                     'daily_lead_funnel', (
                         SELECT count(*) FROM metrics.daily_lead_funnel AS f
                         WHERE f.metric_date = d.metric_day::date
+                        HAVING v_rows ? 'daily_lead_funnel'
                     ),
                     'rep_daily_activity', (
                         SELECT count(*) FROM metrics.rep_daily_activity AS a
                         WHERE a.metric_date = d.metric_day::date
+                        HAVING v_rows ? 'rep_daily_activity'
                     ),
                     'rep_daily_pipeline', (
                         SELECT count(*) FROM metrics.rep_daily_pipeline AS p
                         WHERE p.metric_date = d.metric_day::date
+                        HAVING v_rows ? 'rep_daily_pipeline'
                     ),
                     'lead_stage_snapshot', (
                         SELECT count(*) FROM metrics.lead_stage_snapshot AS s
                         WHERE s.metric_date = d.metric_day::date
+                        HAVING v_rows ? 'lead_stage_snapshot'
                     )
-                ),
+                )),
                 p_code_version,
                 v_fingerprint,
                 (p_consumption ->> 'changes_consumed')::bigint,
@@ -113,9 +125,11 @@ BEGIN
             RETURNING metric_date, finished_at, run_id
         )
 
+        -- a day is computed once all four tables are (a partial call refreshes days that are)
         INSERT INTO metrics.computed_days (metric_date, settings_fingerprint, computed_at, run_id)
         SELECT l.metric_date, v_fingerprint, l.finished_at, l.run_id
         FROM logged AS l
+        WHERE v_all
         ON CONFLICT (metric_date) DO UPDATE
         SET
             settings_fingerprint = excluded.settings_fingerprint,
@@ -144,5 +158,5 @@ BEGIN
     );
 END
 $$;
-COMMENT ON FUNCTION metrics.run_metrics_range(date, date, text, text, text, jsonb) IS
-'Recomputes all fact tables for a day range in one transaction and logs each day to run_log.';
+COMMENT ON FUNCTION metrics.run_metrics_range(date, date, text, text, text, jsonb, text []) IS
+'Recomputes the fact tables (all, or p_tables) for a day range and logs each day to run_log.';

@@ -42,8 +42,10 @@ ADD COLUMN changed_to date;
 COMMENT ON COLUMN metrics.run_log.changes_consumed IS
 'Captured CRM changes the run that wrote this row consumed (NULL: a backfill, which consumes none).';
 
--- run_metrics_range gained the consumption summary it writes into run_log
+-- run_metrics_range gained the consumption summary it writes into run_log and the fact tables
+-- a change-driven call recomputes (the six-argument form existed only before this release)
 DROP FUNCTION IF EXISTS metrics.run_metrics_range(date, date, text, text, text);
+DROP FUNCTION IF EXISTS metrics.run_metrics_range(date, date, text, text, text, jsonb);
 
 INSERT INTO metrics.settings (setting_name, setting_value, description)
 VALUES (
