@@ -114,6 +114,11 @@ def test_loads_each_object_once_and_tags_it(
     assert again["files"] == [] and len(again["s3_already_loaded"]) == 3
     assert len(batches(db)) == 3 and crm_rows(db) == loaded_rows
 
+    from revops.cli import main
+
+    assert main(["ingest", f"s3://{BUCKET}/incoming/"]) == 0
+    assert "already loaded, skipped: 3 S3 object(s)" in capsys.readouterr().out
+
 
 def test_bad_object_is_quarantined_once_and_mixes_with_local_paths(
     bucket: Any, db: Conn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
