@@ -147,6 +147,15 @@ def test_lists_every_page_under_the_prefix_only(aws_env: Any) -> None:
     assert len(twice) == 10  # each object once
 
 
+def test_processed_is_left_out_unless_named(aws_env: Any) -> None:
+    aws_env.put_object(Bucket=BUCKET, Key="processed/2026-12-03/Lead.json", Body=b"[]")
+    root = [o.key for o in s3.list_objects(aws_env, f"s3://{BUCKET}/")]
+    assert "elsewhere/Lead.json" in root
+    assert not [k for k in root if k.startswith("processed/")]
+    named = [o.key for o in s3.list_objects(aws_env, f"s3://{BUCKET}/processed/")]
+    assert named == ["processed/2026-12-03/Lead.json"]
+
+
 def test_streams_records_and_tags_each_loaded_version(aws_env: Any) -> None:
     conn, loader = FakeConn(), FakeLoader()
     report = _load(aws_env, conn, loader)

@@ -1,7 +1,8 @@
 """``revops ingest s3://bucket/prefix/``: load the exports under an S3 prefix, once each.
 
 - **Listing**: ``list_objects_v2`` through a paginator (metadata only: key, ETag, size); keys
-  ending in ``/`` (folder markers) are left out. Listing happens before the database is touched,
+  ending in ``/`` (folder markers) are left out, and so is ``processed/`` (where ``--s3-mark
+  move`` puts what it loaded) unless the URL itself names it. Listing happens before the database is touched,
   so missing boto3, missing credentials, a wrong bucket or a denied listing stop the command
   with a message (:class:`S3Error`, exit 2) and nothing is loaded.
 - **Streaming**: each object's ``GetObject`` body goes straight into the loader, read in
@@ -136,7 +137,9 @@ def list_objects(s3: Any, uri: str, page_size: int | None = None) -> Iterator[S3
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix, PaginationConfig=pages):
             for item in page.get("Contents", []):
                 key = str(item["Key"])
-                if key.endswith("/"):
+                if key.endswith("/") or (
+                    key.startswith(PROCESSED_PREFIX) and not prefix.startswith(PROCESSED_PREFIX)
+                ):
                     continue
                 yield S3Object(bucket, key, str(item["ETag"]), int(item["Size"]), prefix)
     except _errors() as exc:
