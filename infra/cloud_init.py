@@ -44,6 +44,7 @@ class HostEnv:
     runner_secret_id: str
     bi_secret_id: str
     security_updates: bool = True
+    landing_bucket: str = ""  # revops-run ingests s3://<it>/incoming/ before each daily run
 
     def lines(self) -> list[str]:
         """KEY=value lines, shell-safe (the file is sourced by bash)."""
@@ -67,6 +68,7 @@ class HostEnv:
             "runner_secret_id": "REVOPS_RUNNER_SECRET_ID",
             "bi_secret_id": "REVOPS_BI_SECRET_ID",
             "security_updates": "REVOPS_SECURITY_UPDATES",
+            "landing_bucket": "REVOPS_LANDING_BUCKET",
         }
         out = []
         for field, env_name in names.items():

@@ -6,6 +6,10 @@
 - `s3:GetObject` on exactly this stack's code bundle object.
 - `cloudwatch:PutMetricData` in the `RevOps/Metrics` namespace only (condition), and writing
   log streams of this stack's log group (the CloudWatch agent ships the journal).
+- The landing bucket's `incoming/` prefix, for `revops ingest s3://<bucket>/incoming/`: list it
+  (`s3:ListBucket` with an `s3:prefix` condition), read its objects and their versions, and tag
+  the version loaded (`s3:PutObjectTagging`, and `s3:PutObjectVersionTagging`, which S3 checks
+  when the request names the version). No delete, no put: `--s3-mark move` is not granted.
 
 No wildcard action anywhere (IAM.1/IAM.21); the trust policy lets only EC2 assume the role.
 """
@@ -40,8 +44,38 @@ def ssm_core_policy_arn(partition_name: str) -> str:
 METRICS_NAMESPACE = "RevOps/Metrics"
 
 
+LANDING_INCOMING = "incoming/"
+
+
+def landing_statements(bucket_arn: str) -> list[dict[str, object]]:
+    """What `revops ingest s3://<landing bucket>/incoming/` needs on the host, nothing more."""
+    return [
+        {
+            "Sid": "ListLandingIncoming",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": [f"{LANDING_INCOMING}*"]}},
+        },
+        {
+            "Sid": "ReadAndTagLandingIncoming",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:PutObjectTagging",
+                "s3:PutObjectVersionTagging",
+            ],
+            "Resource": [f"{bucket_arn}/{LANDING_INCOMING}*"],
+        },
+    ]
+
+
 def host_policy_document(
-    secret_arns: list[str], bundle_object_arn: str, log_group_arn: str | None = None
+    secret_arns: list[str],
+    bundle_object_arn: str,
+    log_group_arn: str | None = None,
+    landing_bucket_arn: str | None = None,
 ) -> str:
     """The inline policy of the instance role (pure: unit-tested directly)."""
     statements: list[dict[str, object]] = [
@@ -68,6 +102,8 @@ def host_policy_document(
                 "Resource": [group, f"{group}:*"],
             }
         )
+    if landing_bucket_arn:
+        statements.extend(landing_statements(landing_bucket_arn))
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -104,6 +140,7 @@ class HostIdentity(pulumi.ComponentResource):
         secret_arns: Mapping[str, pulumi.Input[str]],
         bundle_object_arn: pulumi.Input[str],
         log_group_arn: pulumi.Input[str] | None = None,
+        landing_bucket_arn: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("revops:infra:HostIdentity", name, None, opts)
@@ -138,8 +175,12 @@ class HostIdentity(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-read-own",
             role=self.role.id,
-            policy=pulumi.Output.all(bundle_object_arn, log_group_arn or "", *arns).apply(
-                lambda values: host_policy_document(list(values[2:]), values[0], values[1] or None)
+            policy=pulumi.Output.all(
+                bundle_object_arn, log_group_arn or "", landing_bucket_arn or "", *arns
+            ).apply(
+                lambda values: host_policy_document(
+                    list(values[3:]), values[0], values[1] or None, values[2] or None
+                )
             ),
             opts=child,
         )

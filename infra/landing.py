@@ -11,8 +11,10 @@ The uploader policy (stack output `landing_uploader_policy_arn`) lets whoever ho
 a Salesforce export job, a GitHub workflow role) put objects under `incoming/` and nothing
 else: no reading, listing, deleting, nor any other prefix. Attach it to that identity.
 
-Loading from here (`revops ingest s3://<bucket>/incoming/`, the host's timer ingesting before
-it computes) is the next step and not built yet; docs/DEPLOY.md shows the export commands.
+Loading from here: `revops ingest s3://<bucket>/incoming/` (revops.ingest.s3), which the
+host's daily run calls before it computes, tags what it loaded `revops:ingest=processed`; the
+host role's grant on `incoming/` is in infra/identity.py. docs/DEPLOY.md shows the export
+commands.
 """
 
 from __future__ import annotations

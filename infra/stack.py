@@ -80,6 +80,7 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         secret_arns=secrets.arns,
         bundle_object_arn=bundle.object_arn,
         log_group_arn=monitoring.log_group.arn,
+        landing_bucket_arn=landing.bucket.arn,
     )
     hba_cidrs = settings.allowed_cidrs + (
         (network.vpc_cidr,) if settings.allowed_security_group_ids else ()
@@ -88,7 +89,13 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
 
     def user_data(volume_id: pulumi.Output[str]) -> pulumi.Output[str]:
         return pulumi.Output.all(
-            bundle.uri, volume_id, arns["etl"], arns["fdw_reader"], arns["runner"], arns["bi"]
+            bundle.uri,
+            volume_id,
+            arns["etl"],
+            arns["fdw_reader"],
+            arns["runner"],
+            arns["bi"],
+            landing.bucket.id,
         ).apply(
             lambda v: render_user_data(
                 HostEnv(
@@ -108,6 +115,7 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
                     runner_secret_id=v[4],
                     bi_secret_id=v[5],
                     security_updates=settings.security_updates,
+                    landing_bucket=v[6],
                 )
             )
         )

@@ -87,9 +87,11 @@ OnCalendar=*-*-* $2:00 $1
 EOF
 }
 
-# render_runner_env REGION RUNNER_SECRET_ARN SOURCE_DB METRICS_DB STACK
+# render_runner_env REGION RUNNER_SECRET_ARN SOURCE_DB METRICS_DB STACK [ETL_SECRET_ARN BUCKET]
 # Names only: the runner reads its password from the secret at run time. REVOPS_STACK is the
 # CloudWatch dimension the run metrics are published under (revops-run, revops.cloudwatch).
+# With a landing bucket, revops-run ingests s3://<bucket>/incoming/ before the daily run, as
+# revops_etl (REVOPS_ETL_SECRET_ID: the instance role reads that secret already).
 render_runner_env() {
     cat <<EOF
 # Written by revops-host-setup. No credential: the secret's ARN, not its value.
@@ -99,6 +101,9 @@ REVOPS_SOURCE_DB=$3
 REVOPS_METRICS_DB=$4
 REVOPS_STACK=$5
 EOF
+    if [[ -n ${6:-} && -n ${7:-} ]]; then
+        printf 'REVOPS_ETL_SECRET_ID=%s\nREVOPS_LANDING_BUCKET=%s\n' "$6" "$7"
+    fi
 }
 
 # render_cloudwatch_agent_config LOG_GROUP: the CloudWatch agent ships the exported journal and
@@ -365,7 +370,8 @@ install_units() {
     render_timer_dropin "$REVOPS_BUSINESS_TIMEZONE" "$REVOPS_RUN_TIME" |
         write_if_changed /etc/systemd/system/revops-metrics.timer.d/schedule.conf 0644
     render_runner_env "$AWS_REGION" "$REVOPS_RUNNER_SECRET_ID" "$REVOPS_SOURCE_DB" "$REVOPS_METRICS_DB" \
-        "$REVOPS_STACK" | write_if_changed /etc/revops/runner.env 0644
+        "$REVOPS_STACK" "$REVOPS_ETL_SECRET_ID" "${REVOPS_LANDING_BUCKET:-}" |
+        write_if_changed /etc/revops/runner.env 0644
     write_if_changed /usr/local/sbin/revops-ssm-run 0755 <"$release/infra/host/revops-ssm-run.sh"
     write_if_changed /usr/local/sbin/revops-run 0755 <"$release/infra/host/revops-run.sh"
     systemctl daemon-reload

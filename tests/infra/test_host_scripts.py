@@ -127,6 +127,14 @@ def test_timer_dropin_and_runner_env() -> None:
     assert "REVOPS_DB_SECRET_ID=arn:aws:secretsmanager:x" in env
     assert "AWS_REGION=us-east-1" in env
     assert "PASSWORD" not in env.upper().replace("NO CREDENTIAL", "")
+    assert "LANDING" not in env  # no bucket: the daily run ingests nothing
+    env = _bash(
+        "render_runner_env us-east-1 arn:aws:secretsmanager:x revops_training revops_metrics prod"
+        " arn:aws:secretsmanager:etl revops-prod-landing-1"
+    )
+    assert "REVOPS_DB_SECRET_ID=arn:aws:secretsmanager:x" in env
+    assert "REVOPS_ETL_SECRET_ID=arn:aws:secretsmanager:etl" in env.splitlines()
+    assert "REVOPS_LANDING_BUCKET=revops-prod-landing-1" in env.splitlines()
 
 
 def test_timer_dropin_verifies(tmp_path: Path) -> None:
@@ -306,6 +314,7 @@ def _fake_revops_bin(tmp_path: Path, run_rc: int, run_json: str) -> Path:
         f"run|backfill) printf '%s\\n' '{run_json}'; exit {run_rc} ;;\n"
         'status) echo \'{"fresh": false, "lag_days": 5}\'; exit 3 ;;\n'
         "check) echo '[]'; exit ${CHECK_RC:-0} ;;\n"
+        'ingest) echo "ingest as $REVOPS_DB_SECRET_ID: $*" >&2; exit ${INGEST_RC:-0} ;;\n'
         "esac\n"
     )
     python = bin_dir / "python"
@@ -385,3 +394,50 @@ def test_revops_run_gates_on_data_quality_errors(
     assert proc.returncode == expected
     assert "revops check --json --fail-on error --trigger systemd" in calls.read_text()
     assert ("data-quality errors" in proc.stderr) == (expected == 1)
+
+
+@pytest.mark.parametrize(
+    ("ingest_rc", "run_rc", "expected"), [(0, 0, 0), (1, 0, 0), (2, 0, 2), (2, 1, 1)]
+)
+def test_revops_run_ingests_the_landing_bucket_first(
+    tmp_path: Path, ingest_rc: int, run_rc: int, expected: int
+) -> None:
+    """Rejected records (1) never hold the metrics back; an ingest that cannot work (2, 4)
+    fails the unit after the run, which still computes from what crm holds."""
+    bin_dir = _fake_revops_bin(tmp_path, run_rc, '{"status": "succeeded"}')
+    calls = tmp_path / "calls"
+    env = {
+        "PATH": os.environ["PATH"],
+        "REVOPS_BIN": str(bin_dir),
+        "CALLS": str(calls),
+        "REVOPS_DB_SECRET_ID": "arn:runner",
+        "REVOPS_ETL_SECRET_ID": "arn:etl",
+        "REVOPS_LANDING_BUCKET": "landing-1",
+        "INGEST_RC": str(ingest_rc),
+        "TMPDIR": str(tmp_path),
+    }
+    proc = subprocess.run(
+        [str(HOST / "revops-run.sh"), "run", "--trigger", "systemd"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == expected
+    lines = calls.read_text().splitlines()
+    assert lines[:2] == [
+        "revops ingest s3://landing-1/incoming/",
+        "revops run --trigger systemd --json",
+    ]
+    assert "ingest as arn:etl: ingest s3://landing-1/incoming/" in proc.stderr
+    assert ("failed (exit 2)" in proc.stderr) == (ingest_rc == 2)
+    # a backfill, or a host without a bucket, ingests nothing
+    subprocess.run(
+        [str(HOST / "revops-run.sh"), "backfill", "--from", "2026-01-01"],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    lines = calls.read_text().splitlines()
+    assert any(line.startswith("revops backfill") for line in lines)
+    assert sum("ingest" in line for line in lines) == 1

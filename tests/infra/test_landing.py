@@ -63,3 +63,41 @@ def test_uploader_may_only_put_under_incoming(default_program: Program) -> None:
         for a in default_program.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     ]
     assert policy.outputs["arn"] not in attached
+
+
+def test_host_may_list_read_and_tag_incoming_only(default_program: Program) -> None:
+    """`revops ingest s3://<landing>/incoming/` on the host: list, read, tag; no put, no delete."""
+    bucket = _landing(default_program)
+    arn = f"arn:aws:s3:::{bucket}"
+    [policy] = [
+        p for p in default_program.of_type("aws:iam/rolePolicy:RolePolicy") if "identity" in p.name
+    ]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    listing = statements["ListLandingIncoming"]
+    assert listing["Action"] == ["s3:ListBucket"]
+    assert listing["Resource"] == [arn]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["incoming/*"]}}
+    objects = statements["ReadAndTagLandingIncoming"]
+    assert objects["Action"] == [
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+    ]
+    assert objects["Resource"] == [f"{arn}/incoming/*"]
+    # nothing else of the host's policy names the landing bucket
+    others = [
+        s for sid, s in statements.items() if sid not in {"ListLandingIncoming", objects["Sid"]}
+    ]
+    assert bucket not in json.dumps(others)
+    for statement in statements.values():
+        assert statement["Effect"] == "Allow"
+        for action in statement["Action"]:
+            assert not action.startswith(("s3:Delete", "s3:PutObjectAcl")), action
+            assert action != "s3:PutObject", action
+
+
+def test_host_env_names_the_landing_bucket(default_program: Program) -> None:
+    bucket = _landing(default_program)
+    user_data, _ = default_program.resolved["user_data"]
+    assert f"REVOPS_LANDING_BUCKET={bucket}" in user_data

@@ -10,6 +10,7 @@ Pipeline, one small module per step:
 - :mod:`pipeline` ties these together and keeps the per-file tally
   (records in = loaded + rejected + skipped);
 - :mod:`sources` expands paths, directories, globs and sf tree plans into work;
+- :mod:`s3` lists ``s3://`` prefixes and streams each object not loaded yet, then tags it;
 - :mod:`load` stages rows with COPY and applies one set-based upsert per table;
 - :mod:`cli` is the ``revops ingest`` command; :mod:`bench` the ingest benchmark.
 """

@@ -1,10 +1,12 @@
 """``revops ingest PATH... [--object TYPE] [--json] [--retry-failed [--older-than MIN]]``:
-load exports into crm, report every record.
+load exports into crm, report every record. A PATH may be ``s3://bucket/prefix/``
+(:mod:`revops.ingest.s3`: each object under it not loaded yet, marked once loaded).
 
 Exit codes: 0 everything read was loaded or skipped; 1 something was rejected (quarantined in
 ``crm.load_errors``: bad records, files that are not JSON, sf CLI error envelopes, files a plan
-names but that are missing), a file failed, an entry that looks like an export was ignored, or
-a failed batch could not be retried; 2 a path matched nothing, or bad settings.
+names but that are missing), a file failed, an entry that looks like an export was ignored, a
+failed batch could not be retried, or a loaded S3 object could not be marked; 2 a path matched
+nothing, bad settings, or S3 unusable (boto3 missing, no credentials, listing denied).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from revops.ingest.load import FileResult
 
 if TYPE_CHECKING:
     from revops.ingest.retry import RetryReport
+    from revops.ingest.s3 import S3Report
     from revops.ingest.sources import Expansion
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -40,12 +43,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             " writer wins on SystemModstamp/LastModifiedDate; bad records go to crm.load_errors."
         ),
         epilog="Exit codes: 0 all loaded or skipped, 1 something rejected or failed (or an"
-        " ignored entry looks like an export), 2 a path matched nothing, 4 no database"
-        " connection. Limits: REVOPS_INGEST_MAX_DEPTH (64), REVOPS_INGEST_MIN_YEAR (1970),"
+        " ignored entry looks like an export, or an S3 object could not be marked), 2 a path"
+        " matched nothing or S3 cannot be listed, 4 no database connection. Limits: REVOPS_INGEST_MAX_DEPTH (64), REVOPS_INGEST_MIN_YEAR (1970),"
         " REVOPS_INGEST_MAX_YEAR (2100).",
     )
     parser.add_argument(
-        "paths", nargs="*", metavar="PATH", help="files, directories, globs, or - for stdin"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files, directories, globs, - for stdin, or s3://bucket/prefix/ (objects not"
+        " loaded yet; needs the aws extra)",
+    )
+    parser.add_argument(
+        "--s3-mark",
+        choices=("tag", "move"),
+        default="tag",
+        help="after loading an S3 object: tag it revops:ingest=processed and"
+        " revops-ingested=<batch> (default), or move it under processed/",
     )
     parser.add_argument(
         "--retry-failed",
@@ -83,6 +97,7 @@ def _minutes(text: str) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from revops import config
     from revops.db import connect
+    from revops.ingest import s3
     from revops.ingest.limits import Limits
     from revops.ingest.load import Loader
     from revops.ingest.retry import RetryReport, retry_failed
@@ -93,7 +108,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         _progress("ingest: name at least one PATH, or --retry-failed")
         return EXIT_USAGE
     limits = Limits.from_env()
-    expansion = expand(args.paths) if args.paths else Expansion()
+    local = [p for p in args.paths if not s3.is_s3(p)]
+    uris = [p for p in args.paths if s3.is_s3(p)]
+    expansion = expand(local) if local else Expansion()
     if expansion.not_found:
         for arg in expansion.not_found:
             _progress(f"ingest: no such file, directory or match: {arg}")
@@ -101,8 +118,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for path in expansion.ignored:
         note = " (looks like an export)" if path in expansion.looks_like_export else ""
         _progress(f"ingest: ignored ({expansion.reasons.get(path, 'not JSON')}){note}: {path}")
+    s3_client: Any = None
+    objects: list[s3.S3Object] = []
+    if uris:  # listed before the database is touched: S3 trouble loads nothing
+        try:
+            s3_client = s3.client()
+            objects = s3.list_all(s3_client, uris)
+        except s3.S3Error as exc:
+            _progress(f"ingest: {exc}")
+            return EXIT_USAGE
+        if not objects:
+            _progress(f"ingest: no objects under {', '.join(uris)}")
     target = config.role_target("revops_etl")
     retry = RetryReport()
+    s3_report = s3.S3Report()
     with (
         connect(target, config.source_db_name(), application="revops-ingest") as conn,
         ingest_session(conn),
@@ -111,7 +140,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             retry = retry_failed(conn, args.older_than, limits=limits, progress=_progress)
         loader = Loader(conn, object_type=args.object_type, progress=_progress, limits=limits)
         results = [*retry.results, *loader.load(expansion.work)]
-    report = summarise(results, expansion.ignored, expansion, retry)
+        if objects:
+            s3_report = s3.load_objects(
+                conn, loader, s3_client, objects, how=args.s3_mark, progress=_progress
+            )
+            results.extend(s3_report.results)
+    report = summarise(results, expansion.ignored, expansion, retry, s3_report)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
@@ -121,6 +155,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         or report["failed_files"]
         or report["ignored_exports"]
         or report["not_retried"]
+        or report["s3_not_marked"]
     )
     return EXIT_REJECTED if problems else EXIT_OK
 
@@ -130,6 +165,7 @@ def summarise(
     ignored: Sequence[str] = (),
     expansion: Expansion | None = None,
     retry: RetryReport | None = None,
+    s3_report: S3Report | None = None,
 ) -> dict[str, Any]:
     files = [r.as_dict() for r in results]
     return {
@@ -149,6 +185,8 @@ def summarise(
         "updated": sum(r.updated for r in results),
         "unchanged": sum(r.unchanged for r in results),
         "failed_files": [r.source for r in results if r.status == "failed"],
+        "s3_already_loaded": dict(s3_report.skipped) if s3_report is not None else {},
+        "s3_not_marked": dict(s3_report.not_marked) if s3_report is not None else {},
     }
 
 
@@ -185,4 +223,8 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"batch {old} retried as batch {new}")
     for old, why in report["not_retried"].items():
         lines.append(f"batch {old} not retried: {why}")
+    if report["s3_already_loaded"]:
+        lines.append(f"already loaded, skipped: {len(report['s3_already_loaded'])} S3 object(s)")
+    for uri, why in report["s3_not_marked"].items():
+        lines.append(f"{uri}: {why}")
     return "\n".join(lines)

@@ -327,6 +327,16 @@ class Loader:
             raise
         return result
 
+    def record_unreadable(
+        self, source: str, origin: dict[str, Any], exc: BaseException
+    ) -> FileResult:
+        """A source that could not even be opened: a batch closed ``failed`` with the error."""
+        result = FileResult(
+            source, self._open_batch(source, origin), "unreadable", details=dict(origin)
+        )
+        self._fail(result, exc, Tally())
+        return result
+
     def _fail(self, result: FileResult, exc: BaseException, tally: Tally) -> None:
         """Close the batch of a file that was not loaded (nothing of it was): one entry,
         rejected, with the error in ``load_errors`` and ``details``."""
@@ -528,14 +538,7 @@ class Loader:
                 try:
                     stream = stack.enter_context(work.path.open("rb"))
                 except OSError as exc:  # gone or unreadable since it was listed
-                    result = FileResult(
-                        work.display,
-                        self._open_batch(work.display, self._origin(work)),
-                        "unreadable",
-                        details=self._origin(work),
-                    )
-                    self._fail(result, exc, Tally())
-                    return result
+                    return self.record_unreadable(work.display, self._origin(work), exc)
             ahead = read_ahead.ahead if read_ahead is not None else None
             options = self._options(work)
             return self.load_stream(stream, work.display, options, ahead, self._origin(work))

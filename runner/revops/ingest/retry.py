@@ -11,7 +11,8 @@ and no later batch of the same source succeeded (a manual re-run settles it) and
 been retried already. Each pending source is loaded again exactly as the first time (its path,
 plan step and ``--object`` are kept in ``details``); a plan is loaded through its plan again.
 The old batch is then closed ``failed`` with ``details.retried_by`` = the new batch, so it is
-reported once. Not retried, and said why: stdin, a source that no longer exists, and a failed
+reported once. Objects read from S3 are left to the next ``revops ingest s3://...`` (see
+:mod:`revops.ingest.s3`), whose success settles them. Not retried, and said why: stdin, a source that no longer exists, and a failed
 file whose content (sha256) is unchanged since it failed (it would fail the same way).
 
 Loading is idempotent (upsert by Id, last writer wins), so retrying a source that did load in
@@ -139,6 +140,12 @@ def retry_failed(
     plans: dict[Path, tuple[sources.PlanWork, str | None, list[int]]] = {}
     files: dict[Path, tuple[sources.FileWork, str | None, list[int]]] = {}
     for item in find_pending(conn, older_than_minutes):
+        if item.path.startswith("s3://"):  # not marked loaded: the next S3 ingest loads it
+            say(
+                f"ingest: batch {item.batch_id} ({item.source_name}) is loaded again by"
+                " `revops ingest s3://...` of its prefix"
+            )
+            continue
         path = Path(item.path)
         why = _why_not(item, path)
         if why is not None:
