@@ -2,7 +2,8 @@
 
 `build()` is what infra/__main__.py runs and what tests call under Pulumi mocks. Outputs:
 instance_id, private_ip, secret_arns, ssm_document_name, github_role_arn (null when off),
-plus the data volume, security group and bundle location for operators.
+plus the data volume, security group and bundle location for operators; with `database: rds`
+also db_endpoint, db_master_secret_arn (the ARN only) and bi_replica_endpoint.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from infra.instance import DatabaseHost
 from infra.landing import LandingBucket
 from infra.monitoring import Monitoring, log_group_name
 from infra.network import Network
+from infra.rds import ManagedDatabase
 from infra.settings import Settings, load_settings
 
 
@@ -122,8 +124,16 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         user_data=user_data,
         opts=pulumi.ResourceOptions(depends_on=[bundle, identity, *network.endpoints]),
     )
+    database: ManagedDatabase | None = None
+    if settings.rds:
+        database = ManagedDatabase(
+            f"{name}-db",
+            settings,
+            vpc_id=network.vpc_id,
+            host_security_group_id=network.security_group.id,
+        )
     backups: VolumeBackups | None = None
-    if settings.snapshot_retention_days > 0:
+    if settings.snapshot_retention_days > 0 and host.data_volume is not None:
         backups = VolumeBackups(f"{name}-backup", settings, volume_arn=host.data_volume.arn)
     command = MetricsCommand(f"{name}-ops", settings)
     github: GitHubAccess | None = None
@@ -141,7 +151,14 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
     pulumi.export("runner_secret_arn", arns["runner"])
     pulumi.export("ssm_document_name", command.document.name)
     pulumi.export("github_role_arn", github.role.arn if github else None)
-    pulumi.export("data_volume_id", host.data_volume.id)
+    pulumi.export("data_volume_id", host.data_volume.id if host.data_volume else None)
+    pulumi.export("database", settings.database)
+    pulumi.export("db_endpoint", database.instance.address if database else None)
+    pulumi.export("db_master_secret_arn", database.master_secret_arn if database else None)
+    pulumi.export(
+        "bi_replica_endpoint",
+        database.replica.address if database and database.replica else None,
+    )
     pulumi.export("security_group_id", network.security_group.id)
     pulumi.export("bundle_uri", bundle.uri)
     pulumi.export("bundle_sha256", built.sha256)
@@ -162,6 +179,7 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         "host": host,
         "command": command,
         "backups": backups,
+        "database": database,
         "monitoring": monitoring,
         "landing": landing,
         "github": github,
