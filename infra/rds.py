@@ -10,8 +10,8 @@
 - Its own security group: 5432 only from the runner host's security group and the configured
   `allowed_cidrs` / `allowed_security_group_ids` (none by default); no egress.
 - The master password is generated and kept by RDS in Secrets Manager
-  (`manage_master_user_password`, encrypted with the same key): it is never in Pulumi state,
-  outputs, user data or logs. The output is the secret's ARN only.
+  (`manage_master_user_password`): it is never in Pulumi state, outputs, user data or logs. The
+  output is the secret's ARN only; the host's role may read it (bootstrap runs as that user).
 - `bi_replica: true` adds a read replica (same parameter group, security group and key) whose
   endpoint is the output `bi_replica_endpoint`, for dashboards reading as `revops_bi`.
 """
@@ -63,7 +63,7 @@ class ManagedDatabase(pulumi.ComponentResource):
         tags = {"Name": f"{settings.name}-db", "revops:stack": settings.stack}
         self.key = aws.kms.Key(
             f"{name}-key",
-            description=f"{settings.name}: RDS storage and master user secret",
+            description=f"{settings.name}: RDS storage",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             tags=tags,
@@ -143,8 +143,9 @@ class ManagedDatabase(pulumi.ComponentResource):
             storage_encrypted=True,
             kms_key_id=self.key.arn,
             username="revops_admin",
+            # RDS generates and keeps the password in Secrets Manager under the aws/secretsmanager
+            # key, so the host role needs only GetSecretValue on it to bootstrap.
             manage_master_user_password=True,
-            master_user_secret_kms_key_id=self.key.key_id,
             db_subnet_group_name=self.subnet_group.name,
             vpc_security_group_ids=[self.security_group.id],
             parameter_group_name=self.parameter_group.name,

@@ -72,14 +72,29 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
     network = Network(f"{name}-network", settings)
     monitoring = Monitoring(f"{name}-monitoring", settings)
     landing = LandingBucket(f"{name}-landing", settings)
-    secrets = DatabaseSecrets(f"{name}-secrets", settings)
+    database: ManagedDatabase | None = None
+    if settings.rds:
+        database = ManagedDatabase(
+            f"{name}-db",
+            settings,
+            vpc_id=network.vpc_id,
+            host_security_group_id=network.security_group.id,
+        )
+    secrets = DatabaseSecrets(
+        f"{name}-secrets",
+        settings,
+        host=database.instance.address if database else "127.0.0.1",
+    )
     check_wheelhouse(settings)
     built = build_bundle(default_out_dir(), wheels=wheelhouse_dir())
     bundle = CodeBundle(f"{name}-code", settings, built)
     identity = HostIdentity(
         f"{name}-identity",
         settings,
-        secret_arns=secrets.arns,
+        # rds: also the RDS-managed master user secret, which bootstrap connects with
+        secret_arns={**secrets.arns, "admin": database.master_secret_arn}
+        if database
+        else secrets.arns,
         bundle_object_arn=bundle.object_arn,
         log_group_arn=monitoring.log_group.arn,
     )
@@ -90,7 +105,14 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
 
     def user_data(volume_id: pulumi.Output[str]) -> pulumi.Output[str]:
         return pulumi.Output.all(
-            bundle.uri, volume_id, arns["etl"], arns["fdw_reader"], arns["runner"], arns["bi"]
+            bundle.uri,
+            volume_id,
+            arns["etl"],
+            arns["fdw_reader"],
+            arns["runner"],
+            arns["bi"],
+            database.instance.address if database else "",
+            database.master_secret_arn if database else "",
         ).apply(
             lambda v: render_user_data(
                 HostEnv(
@@ -99,7 +121,10 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
                     bundle_uri=v[0],
                     bundle_sha256=built.sha256,
                     data_volume_id=v[1],
-                    postgres_major=settings.postgres_major,
+                    # rds: the client tools' major (psql, pg_dump) follows the RDS engine
+                    postgres_major=settings.rds_engine_major
+                    if settings.rds
+                    else settings.postgres_major,
                     business_timezone=settings.business_timezone,
                     run_time=settings.run_time,
                     hba_cidrs=hba_cidrs,
@@ -110,6 +135,9 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
                     runner_secret_id=v[4],
                     bi_secret_id=v[5],
                     security_updates=settings.security_updates,
+                    database=settings.database,
+                    db_host=v[6],
+                    admin_secret_id=v[7],
                 )
             )
         )
@@ -124,14 +152,6 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         user_data=user_data,
         opts=pulumi.ResourceOptions(depends_on=[bundle, identity, *network.endpoints]),
     )
-    database: ManagedDatabase | None = None
-    if settings.rds:
-        database = ManagedDatabase(
-            f"{name}-db",
-            settings,
-            vpc_id=network.vpc_id,
-            host_security_group_id=network.security_group.id,
-        )
     backups: VolumeBackups | None = None
     if settings.snapshot_retention_days > 0 and host.data_volume is not None:
         backups = VolumeBackups(f"{name}-backup", settings, volume_arn=host.data_volume.arn)

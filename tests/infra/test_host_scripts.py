@@ -359,3 +359,20 @@ def test_revops_run_without_a_stack_publishes_nothing(tmp_path: Path) -> None:
     env = {"PATH": os.environ["PATH"], "REVOPS_BIN": str(bin_dir), "CALLS": str(calls)}
     subprocess.run([str(HOST / "revops-run.sh"), "run"], env=env, check=True, capture_output=True)
     assert "python" not in calls.read_text()
+
+
+def test_rds_mode_skips_the_local_server() -> None:
+    setup = SETUP.read_text()
+    main = setup[setup.index("main() {") :]
+    guarded = main[main.index("REVOPS_DATABASE:-ec2} != rds") : main.index("install_code")]
+    for step in ("prepare_volume", "init_cluster", "configure_postgres"):
+        assert step in guarded
+    body = setup[setup.index("bootstrap_rds() {") : setup.index("bootstrap_databases() {")]
+    for needed in (
+        "REVOPS_ADMIN_SECRET_ID=",
+        'REVOPS_FDW_HOST="$REVOPS_DB_HOST"',
+        "REVOPS_FDW_SSLMODE=require",
+        "REVOPS_DB_SSLMODE=require",
+    ):
+        assert needed in body, needed
+    assert "PGPASSWORD" not in body

@@ -185,3 +185,31 @@ def test_no_secret_in_plain_outputs(request: pytest.FixtureRequest, name: str) -
 def test_invalid_rds_settings_are_refused(config: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings(config.get, stack="test", region=REGION)
+
+
+def test_role_secrets_name_the_rds_endpoint_over_tls(rds_program: Program) -> None:
+    endpoint = rds_program.exports["db_endpoint"]
+    strings = [
+        json.loads(value)
+        for key, (value, _secret) in rds_program.resolved.items()
+        if key.startswith("secret_string_input:")
+    ]
+    assert len(strings) == 4
+    for value in strings:
+        assert value["host"] == endpoint
+        assert value["sslmode"] == "require"
+
+
+def test_host_reads_the_master_secret_and_bootstraps_rds(rds_program: Program) -> None:
+    master = rds_program.exports["db_master_secret_arn"]
+    (policy,) = [
+        p for p in rds_program.of_type("aws:iam/rolePolicy:RolePolicy") if "identity" in p.name
+    ]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    readable = statements["ReadOwnDatabaseSecrets"]["Resource"]
+    assert master in readable and len(readable) == 5
+    user_data, _ = rds_program.resolved["user_data"]
+    assert "REVOPS_DATABASE=rds" in user_data
+    assert f"REVOPS_DB_HOST={rds_program.exports['db_endpoint']}" in user_data
+    assert f"REVOPS_ADMIN_SECRET_ID='{master}'" in user_data
+    assert "REVOPS_PG_MAJOR=17" in user_data
