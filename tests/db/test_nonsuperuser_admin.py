@@ -192,3 +192,17 @@ def test_security_properties_hold(rds: RdsLike) -> None:
         assert options and all(o is None for (o,) in options)
     with pytest.raises(psycopg.OperationalError, match="permission denied"):
         role_connection(rds.env, "revops_runner", config.source_db_name(rds.env))
+
+
+def test_unsetting_the_sslmode_removes_the_option(rds: RdsLike) -> None:
+    without = {k: v for k, v in rds.env.items() if k != "REVOPS_FDW_SSLMODE"}
+    try:
+        report = bootstrap(env=without, admin=rds.admin)
+        assert report.changed == ["FDW server options updated"]
+        with rds.connect(config.metrics_db_name(rds.env)) as conn:
+            row = conn.execute(
+                "SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'revops_source'"
+            ).fetchone()
+        assert row is not None and not any(o.startswith("sslmode=") for o in row[0])
+    finally:
+        assert bootstrap(env=rds.env, admin=rds.admin).changed == ["FDW server options updated"]
