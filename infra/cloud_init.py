@@ -21,7 +21,8 @@ from pathlib import Path
 HOST_DIR = Path(__file__).resolve().parent / "host"
 FETCH_SCRIPT = HOST_DIR / "revops-fetch-bundle.sh"
 USER_DATA_LIMIT = 16 * 1024
-_SAFE = re.compile(r"^[A-Za-z0-9_./:@+,=-]*$")
+# "!": RDS-managed secret names (rds!db-...); every value is single-quoted by shlex.quote
+_SAFE = re.compile(r"^[A-Za-z0-9_./:@+,=!-]*$")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class HostEnv:
     bi_secret_id: str
     security_updates: bool = True
     landing_bucket: str = ""  # revops-run ingests s3://<it>/incoming/ before each daily run
+    # database: rds: no local PostgreSQL; bootstrap as the RDS master user (its secret's ARN)
+    database: str = "ec2"
+    db_host: str = ""
+    admin_secret_id: str = ""
 
     def lines(self) -> list[str]:
         """KEY=value lines, shell-safe (the file is sourced by bash)."""
@@ -69,6 +74,9 @@ class HostEnv:
             "bi_secret_id": "REVOPS_BI_SECRET_ID",
             "security_updates": "REVOPS_SECURITY_UPDATES",
             "landing_bucket": "REVOPS_LANDING_BUCKET",
+            "database": "REVOPS_DATABASE",
+            "db_host": "REVOPS_DB_HOST",
+            "admin_secret_id": "REVOPS_ADMIN_SECRET_ID",
         }
         out = []
         for field, env_name in names.items():

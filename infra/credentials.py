@@ -45,17 +45,21 @@ ROLES = (
 )
 
 
-def secret_json(username: str, dbname: str, password: str) -> str:
-    """The JSON stored in each secret: what `revops` needs to connect as that role."""
-    return json.dumps(
-        {
-            "host": "127.0.0.1",
-            "port": 5432,
-            "dbname": dbname,
-            "username": username,
-            "password": password,
-        }
-    )
+def secret_json(
+    username: str, dbname: str, password: str, host: str = "127.0.0.1", sslmode: str = ""
+) -> str:
+    """The JSON stored in each secret: what `revops` needs to connect as that role
+    (`database: rds`: the RDS endpoint and sslmode require)."""
+    value: dict[str, object] = {
+        "host": host,
+        "port": 5432,
+        "dbname": dbname,
+        "username": username,
+        "password": password,
+    }
+    if sslmode:
+        value["sslmode"] = sslmode
+    return json.dumps(value)
 
 
 class DatabaseSecrets(pulumi.ComponentResource):
@@ -65,9 +69,15 @@ class DatabaseSecrets(pulumi.ComponentResource):
     passwords: dict[str, pulumi.Output[str]]
 
     def __init__(
-        self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        settings: Settings,
+        host: pulumi.Input[str] = "127.0.0.1",
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`host`: where the roles connect (the RDS endpoint with `database: rds`)."""
         super().__init__("revops:infra:DatabaseSecrets", name, None, opts)
+        sslmode = "require" if settings.rds else ""
         self.secrets = {}
         self.passwords = {}
         for role in ROLES:
@@ -97,8 +107,8 @@ class DatabaseSecrets(pulumi.ComponentResource):
                 f"{name}-{role.key}",
                 secret_id=secret.id,
                 secret_string=pulumi.Output.secret(
-                    pulumi.Output.all(role.username, dbname, password.result).apply(
-                        lambda v: secret_json(str(v[0]), str(v[1]), str(v[2]))
+                    pulumi.Output.all(role.username, dbname, password.result, host).apply(
+                        lambda v: secret_json(str(v[0]), str(v[1]), str(v[2]), str(v[3]), sslmode)
                     )
                 ),
                 opts=child,

@@ -52,8 +52,8 @@ class DatabaseHost(pulumi.ComponentResource):
     """EC2 instance running PostgreSQL, with its data volume attached."""
 
     instance: aws.ec2.Instance
-    data_volume: aws.ebs.Volume
-    attachment: aws.ec2.VolumeAttachment
+    data_volume: aws.ebs.Volume | None
+    attachment: aws.ec2.VolumeAttachment | None
 
     def __init__(
         self,
@@ -70,23 +70,28 @@ class DatabaseHost(pulumi.ComponentResource):
         """`user_data` renders the cloud-config from the data volume's id."""
         super().__init__("revops:infra:DatabaseHost", name, None, opts)
         # Created first: the user data names it so the host finds its device by volume id.
-        self.data_volume = aws.ebs.Volume(
-            f"{name}-pgdata",
-            availability_zone=availability_zone,
-            size=settings.data_volume_size_gib,
-            type="gp3",
-            encrypted=True,
-            final_snapshot=True,
-            # Restore (docs/DEPLOY.md): a new volume from this snapshot replaces the old one,
-            # which is kept in AWS (retain_on_delete) until you delete it.
-            snapshot_id=settings.data_volume_snapshot_id,
-            tags={
-                "Name": f"{settings.name}-pgdata",
-                "revops:stack": settings.stack,
-                # Daily snapshots by the stack's DLM policy (infra/backup.py).
-                "revops:backup": settings.name,
-            },
-            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+        # database: rds: no PostgreSQL on the host, so no data volume (and no attachment).
+        self.data_volume = (
+            None
+            if settings.rds
+            else aws.ebs.Volume(
+                f"{name}-pgdata",
+                availability_zone=availability_zone,
+                size=settings.data_volume_size_gib,
+                type="gp3",
+                encrypted=True,
+                final_snapshot=True,
+                # Restore (docs/DEPLOY.md): a new volume from this snapshot replaces the old one,
+                # which is kept in AWS (retain_on_delete) until you delete it.
+                snapshot_id=settings.data_volume_snapshot_id,
+                tags={
+                    "Name": f"{settings.name}-pgdata",
+                    "revops:stack": settings.stack,
+                    # Daily snapshots by the stack's DLM policy (infra/backup.py).
+                    "revops:backup": settings.name,
+                },
+                opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+            )
         )
         ami = settings.ami_id or latest_al2023_ami(settings.architecture)
         self.instance = aws.ec2.Instance(
@@ -112,7 +117,9 @@ class DatabaseHost(pulumi.ComponentResource):
             ),
             ebs_optimized=True,
             monitoring=False,
-            user_data=user_data(self.data_volume.id),
+            user_data=user_data(
+                self.data_volume.id if self.data_volume else pulumi.Output.from_input("")
+            ),
             user_data_replace_on_change=True,
             tags={"Name": settings.name, "revops:stack": settings.stack},
             volume_tags={"Name": f"{settings.name}-root", "revops:stack": settings.stack},
@@ -121,14 +128,16 @@ class DatabaseHost(pulumi.ComponentResource):
                 ignore_changes=[] if settings.ami_id else ["ami"],
             ),
         )
-        self.attachment = aws.ec2.VolumeAttachment(
-            f"{name}-data",
-            device_name=DATA_DEVICE_NAME,
-            volume_id=self.data_volume.id,
-            instance_id=self.instance.id,
-            stop_instance_before_detaching=True,
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-        )
+        self.attachment = None
+        if self.data_volume is not None:
+            self.attachment = aws.ec2.VolumeAttachment(
+                f"{name}-data",
+                device_name=DATA_DEVICE_NAME,
+                volume_id=self.data_volume.id,
+                instance_id=self.instance.id,
+                stop_instance_before_detaching=True,
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            )
         self.register_outputs(
             {"instance_id": self.instance.id, "private_ip": self.instance.private_ip}
         )

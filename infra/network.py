@@ -246,26 +246,42 @@ class Network(pulumi.ComponentResource):
                 )
             ]
 
-        ingress = [
-            aws.ec2.SecurityGroupIngressArgs(
-                description="PostgreSQL (TLS, scram-sha-256) from an allowed network",
-                protocol="tcp",
-                from_port=5432,
-                to_port=5432,
-                cidr_blocks=None if ":" in cidr else [cidr],
-                ipv6_cidr_blocks=[cidr] if ":" in cidr else None,
+        if settings.rds:
+            # database: rds: the host is a client of the RDS instance in the same VPC
+            egress.append(
+                aws.ec2.SecurityGroupEgressArgs(
+                    description="PostgreSQL to the RDS instance (in the VPC)",
+                    protocol="tcp",
+                    from_port=5432,
+                    to_port=5432,
+                    cidr_blocks=[vpc.cidr_block],
+                )
             )
-            for cidr in settings.allowed_cidrs
-        ] + [
-            aws.ec2.SecurityGroupIngressArgs(
-                description="PostgreSQL (TLS, scram-sha-256) from an allowed security group",
-                protocol="tcp",
-                from_port=5432,
-                to_port=5432,
-                security_groups=[group],
-            )
-            for group in settings.allowed_security_group_ids
-        ]
+        ingress = (
+            []
+            if settings.rds
+            else [
+                aws.ec2.SecurityGroupIngressArgs(
+                    description="PostgreSQL (TLS, scram-sha-256) from an allowed network",
+                    protocol="tcp",
+                    from_port=5432,
+                    to_port=5432,
+                    cidr_blocks=None if ":" in cidr else [cidr],
+                    ipv6_cidr_blocks=[cidr] if ":" in cidr else None,
+                )
+                for cidr in settings.allowed_cidrs
+            ]
+            + [
+                aws.ec2.SecurityGroupIngressArgs(
+                    description="PostgreSQL (TLS, scram-sha-256) from an allowed security group",
+                    protocol="tcp",
+                    from_port=5432,
+                    to_port=5432,
+                    security_groups=[group],
+                )
+                for group in settings.allowed_security_group_ids
+            ]
+        )
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-host",
             description=f"{settings.name}: PostgreSQL host (no SSH; shell via SSM)",

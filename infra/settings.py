@@ -32,6 +32,14 @@ or with `pulumi config set --path 'allowed_cidrs[0]' 10.0.0.0/16`.
 | landing_processed_retention_days | 90 | processed CRM exports in the landing bucket expire after this |
 | secret_recovery_window_days | 7 | Secrets Manager recovery window on delete (0 = immediately) |
 | source_db / metrics_db | revops_training / revops_metrics | database names |
+| database | ec2 | `ec2`: PostgreSQL on the host's data volume; `rds`: Amazon RDS for PostgreSQL, the host only runs `revops` |
+| rds_engine_major | 17 | RDS PostgreSQL major (16, 17 or 18) |
+| rds_instance_class | db.t4g.small | RDS instance class |
+| rds_storage_gib | 20 | encrypted gp3 storage of the RDS instance |
+| rds_backup_retention_days | 7 | automated backups (point-in-time recovery) kept, 1..35 |
+| rds_multi_az | false | a synchronous standby in a second zone |
+| bi_replica | false | a read replica for BI; its endpoint is the output `bi_replica_endpoint` |
+| db_subnet_ids | the VPC's subnets | private subnets (two zones or more) of the RDS subnet group |
 """
 
 from __future__ import annotations
@@ -44,6 +52,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 POSTGRES_MAJORS = (15, 16, 17, 18)
+RDS_MAJORS = (16, 17, 18)
+DATABASE_MODES = ("ec2", "rds")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_DB_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
 _INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z]+)(?P<gen>\d+)(?P<attrs>[a-z-]*)\.[a-z0-9]+$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]+$")
@@ -116,6 +128,19 @@ class Settings:
     secret_recovery_window_days: int = 7
     source_db: str = "revops_training"
     metrics_db: str = "revops_metrics"
+    database: str = "ec2"
+    rds_engine_major: int = 17
+    rds_instance_class: str = "db.t4g.small"
+    rds_storage_gib: int = 20
+    rds_backup_retention_days: int = 7
+    rds_multi_az: bool = False
+    bi_replica: bool = False
+    db_subnet_ids: tuple[str, ...] = ()
+
+    @property
+    def rds(self) -> bool:
+        """The database is Amazon RDS (the host keeps no PostgreSQL and no data volume)."""
+        return self.database == "rds"
 
     @property
     def name(self) -> str:
@@ -250,6 +275,21 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
     recovery = _as_int(get("secret_recovery_window_days"), "secret_recovery_window_days", 7, 0, 30)
     if 0 < recovery < 7:
         raise SettingsError("secret_recovery_window_days: 0 or 7..30 (Secrets Manager limits)")
+    database = (get("database") or "ec2").strip().lower()
+    if database not in DATABASE_MODES:
+        raise SettingsError(f"database: {database!r} is not one of {', '.join(DATABASE_MODES)}")
+    rds_major = _as_int(get("rds_engine_major"), "rds_engine_major", 17, 0, 99)
+    if rds_major not in RDS_MAJORS:
+        raise SettingsError(f"rds_engine_major: {rds_major} not in {RDS_MAJORS}")
+    rds_class = (get("rds_instance_class") or "db.t4g.small").strip()
+    if not _DB_CLASS.match(rds_class):
+        raise SettingsError(f"rds_instance_class: {rds_class!r} is not an RDS instance class")
+    db_subnets = _as_list(get("db_subnet_ids"), "db_subnet_ids")
+    for subnet in db_subnets:
+        if not _SUBNET_ID.match(subnet):
+            raise SettingsError(f"db_subnet_ids: {subnet!r} is not a subnet id")
+    if len(db_subnets) == 1:
+        raise SettingsError("db_subnet_ids: RDS needs subnets in at least two zones")
     return Settings(
         stack=stack,
         region=region,
@@ -288,4 +328,14 @@ def load_settings(get: Callable[[str], str | None], *, stack: str, region: str) 
         secret_recovery_window_days=recovery,
         source_db=databases["source_db"],
         metrics_db=databases["metrics_db"],
+        database=database,
+        rds_engine_major=rds_major,
+        rds_instance_class=rds_class,
+        rds_storage_gib=_as_int(get("rds_storage_gib"), "rds_storage_gib", 20, 20, 65536),
+        rds_backup_retention_days=_as_int(
+            get("rds_backup_retention_days"), "rds_backup_retention_days", 7, 1, 35
+        ),
+        rds_multi_az=_as_bool(get("rds_multi_az"), "rds_multi_az", False),
+        bi_replica=_as_bool(get("bi_replica"), "bi_replica", False),
+        db_subnet_ids=db_subnets,
     )

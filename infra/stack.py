@@ -2,7 +2,8 @@
 
 `build()` is what infra/__main__.py runs and what tests call under Pulumi mocks. Outputs:
 instance_id, private_ip, secret_arns, ssm_document_name, github_role_arn (null when off),
-plus the data volume, security group and bundle location for operators.
+plus the data volume, security group and bundle location for operators; with `database: rds`
+also db_endpoint, db_master_secret_arn (the ARN only) and bi_replica_endpoint.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from infra.instance import DatabaseHost
 from infra.landing import LandingBucket
 from infra.monitoring import Monitoring, log_group_name
 from infra.network import Network
+from infra.rds import ManagedDatabase
 from infra.settings import Settings, load_settings
 
 
@@ -70,14 +72,29 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
     network = Network(f"{name}-network", settings)
     monitoring = Monitoring(f"{name}-monitoring", settings)
     landing = LandingBucket(f"{name}-landing", settings)
-    secrets = DatabaseSecrets(f"{name}-secrets", settings)
+    database: ManagedDatabase | None = None
+    if settings.rds:
+        database = ManagedDatabase(
+            f"{name}-db",
+            settings,
+            vpc_id=network.vpc_id,
+            host_security_group_id=network.security_group.id,
+        )
+    secrets = DatabaseSecrets(
+        f"{name}-secrets",
+        settings,
+        host=database.instance.address if database else "127.0.0.1",
+    )
     check_wheelhouse(settings)
     built = build_bundle(default_out_dir(), wheels=wheelhouse_dir())
     bundle = CodeBundle(f"{name}-code", settings, built)
     identity = HostIdentity(
         f"{name}-identity",
         settings,
-        secret_arns=secrets.arns,
+        # rds: also the RDS-managed master user secret, which bootstrap connects with
+        secret_arns={**secrets.arns, "admin": database.master_secret_arn}
+        if database
+        else secrets.arns,
         bundle_object_arn=bundle.object_arn,
         log_group_arn=monitoring.log_group.arn,
         landing_bucket_arn=landing.bucket.arn,
@@ -96,6 +113,8 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
             arns["runner"],
             arns["bi"],
             landing.bucket.id,
+            database.instance.address if database else "",
+            database.master_secret_arn if database else "",
         ).apply(
             lambda v: render_user_data(
                 HostEnv(
@@ -104,7 +123,10 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
                     bundle_uri=v[0],
                     bundle_sha256=built.sha256,
                     data_volume_id=v[1],
-                    postgres_major=settings.postgres_major,
+                    # rds: the client tools' major (psql, pg_dump) follows the RDS engine
+                    postgres_major=settings.rds_engine_major
+                    if settings.rds
+                    else settings.postgres_major,
                     business_timezone=settings.business_timezone,
                     run_time=settings.run_time,
                     hba_cidrs=hba_cidrs,
@@ -116,6 +138,9 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
                     bi_secret_id=v[5],
                     security_updates=settings.security_updates,
                     landing_bucket=v[6],
+                    database=settings.database,
+                    db_host=v[7],
+                    admin_secret_id=v[8],
                 )
             )
         )
@@ -131,7 +156,7 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         opts=pulumi.ResourceOptions(depends_on=[bundle, identity, *network.endpoints]),
     )
     backups: VolumeBackups | None = None
-    if settings.snapshot_retention_days > 0:
+    if settings.snapshot_retention_days > 0 and host.data_volume is not None:
         backups = VolumeBackups(f"{name}-backup", settings, volume_arn=host.data_volume.arn)
     command = MetricsCommand(f"{name}-ops", settings)
     github: GitHubAccess | None = None
@@ -149,7 +174,14 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
     pulumi.export("runner_secret_arn", arns["runner"])
     pulumi.export("ssm_document_name", command.document.name)
     pulumi.export("github_role_arn", github.role.arn if github else None)
-    pulumi.export("data_volume_id", host.data_volume.id)
+    pulumi.export("data_volume_id", host.data_volume.id if host.data_volume else None)
+    pulumi.export("database", settings.database)
+    pulumi.export("db_endpoint", database.instance.address if database else None)
+    pulumi.export("db_master_secret_arn", database.master_secret_arn if database else None)
+    pulumi.export(
+        "bi_replica_endpoint",
+        database.replica.address if database and database.replica else None,
+    )
     pulumi.export("security_group_id", network.security_group.id)
     pulumi.export("bundle_uri", bundle.uri)
     pulumi.export("bundle_sha256", built.sha256)
@@ -170,6 +202,7 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
         "host": host,
         "command": command,
         "backups": backups,
+        "database": database,
         "monitoring": monitoring,
         "landing": landing,
         "github": github,

@@ -17,10 +17,22 @@ BEGIN
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = v_role) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN', v_role);
         END IF;
-        EXECUTE format(
-            'ALTER ROLE %I NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT',
-            v_role
-        );
+        -- only when an attribute differs: a non-superuser admin (CREATEROLE, e.g. the RDS
+        -- master user) may not name SUPERUSER, REPLICATION or BYPASSRLS at all, even to deny them
+        IF EXISTS (
+            SELECT FROM pg_catalog.pg_roles
+            WHERE
+                rolname = v_role
+                AND (
+                    rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls
+                    OR NOT rolinherit
+                )
+        ) THEN
+            EXECUTE format(
+                'ALTER ROLE %I NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT',
+                v_role
+            );
+        END IF;
     END LOOP;
     ALTER ROLE revops_owner NOLOGIN PASSWORD NULL;
 END

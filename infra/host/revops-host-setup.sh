@@ -11,7 +11,9 @@
 # TLS certificate -> postgresql.conf/pg_hba.conf -> PostgreSQL running -> code (venv of this
 # release) -> `revops bootstrap` as the local postgres superuser over the Unix socket ->
 # systemd units and timer -> logs to CloudWatch -> security updates (dnf-automatic) -> one run
-# per new release.
+# per new release. With REVOPS_DATABASE=rds (stack config `database: rds`) there is no local
+# PostgreSQL: no server package, no data volume, no initdb/TLS/pg_hba; bootstrap runs against
+# RDS as its master user (bootstrap_rds).
 #
 # The render_* functions are pure (stdout only) and are tested without root or AWS:
 #   bash -c 'source infra/host/revops-host-setup.sh; render_pg_hba revops_training revops_metrics'
@@ -220,6 +222,10 @@ install_packages() {
         "postgresql${REVOPS_PG_MAJOR}-server" "postgresql${REVOPS_PG_MAJOR}-contrib"
         python3.11 python3.11-pip openssl xfsprogs
     )
+    if [[ ${REVOPS_DATABASE:-ec2} == rds ]]; then
+        # database: rds: no local server; psql/pg_dump for the operator (docs/DEPLOY.md)
+        packages=("postgresql${REVOPS_PG_MAJOR}" python3.11 python3.11-pip)
+    fi
     if ! rpm -q "${packages[@]}" >/dev/null 2>&1; then
         log "installing ${packages[*]}"
         dnf -y -q install "${packages[@]}"
@@ -338,8 +344,34 @@ install_code() {
     ln -sfn "$venv" "$REVOPS_ROOT/venv"
 }
 
+# database: rds: bootstrap as the RDS master user, whose RDS-managed secret `revops` reads itself
+# (REVOPS_ADMIN_SECRET_ID, with the instance role); TLS to RDS, and the FDW connects to the
+# instance's own endpoint with sslmode=require. Root runs it: there is no postgres OS user, and
+# the command only talks to RDS and Secrets Manager.
+bootstrap_rds() {
+    env -i PATH=/usr/bin:/bin HOME=/root \
+        REVOPS_HOME=/var/lib/revops/.revops AWS_REGION="$AWS_REGION" \
+        REVOPS_ADMIN_SECRET_ID="$REVOPS_ADMIN_SECRET_ID" REVOPS_DB_HOST="$REVOPS_DB_HOST" \
+        REVOPS_DB_SSLMODE=require PGDATABASE=postgres \
+        REVOPS_FDW_HOST="$REVOPS_DB_HOST" REVOPS_FDW_PORT=5432 REVOPS_FDW_SSLMODE=require \
+        REVOPS_SOURCE_DB="$REVOPS_SOURCE_DB" REVOPS_METRICS_DB="$REVOPS_METRICS_DB" \
+        REVOPS_ETL_SECRET_ID="$REVOPS_ETL_SECRET_ID" \
+        REVOPS_FDW_READER_SECRET_ID="$REVOPS_FDW_READER_SECRET_ID" \
+        REVOPS_RUNNER_SECRET_ID="$REVOPS_RUNNER_SECRET_ID" \
+        REVOPS_BI_SECRET_ID="$REVOPS_BI_SECRET_ID" \
+        "$REVOPS_ROOT/venv/bin/revops" bootstrap --timezone "$REVOPS_BUSINESS_TIMEZONE"
+}
+
 bootstrap_databases() {
     local attempt
+    if [[ ${REVOPS_DATABASE:-ec2} == rds ]]; then
+        for attempt in 1 2 3 4 5; do
+            bootstrap_rds && return 0
+            log "bootstrap attempt $attempt failed; retrying (RDS or secrets may not be ready)"
+            sleep $((attempt * 30))
+        done
+        die "revops bootstrap (RDS) failed"
+    fi
     for attempt in 1 2 3 4 5; do
         # The local superuser over the Unix socket (peer); role passwords come from the
         # REVOPS_<ROLE>_SECRET_ID secrets, read by `revops` itself with the instance role.
@@ -432,16 +464,18 @@ main() {
     # shellcheck source=/dev/null
     set -a && . "$env_file" && set +a
     install_packages
-    prepare_volume
-    init_cluster
-    configure_postgres
+    if [[ ${REVOPS_DATABASE:-ec2} != rds ]]; then
+        prepare_volume
+        init_cluster
+        configure_postgres
+    fi
     install_code
     bootstrap_databases
     install_units
     ship_logs
     security_updates
     start_run_once_per_release
-    log "done: PostgreSQL $REVOPS_PG_MAJOR, release $REVOPS_BUNDLE_SHA256, timer enabled"
+    log "done: ${REVOPS_DATABASE:-ec2} PostgreSQL, release $REVOPS_BUNDLE_SHA256, timer enabled"
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then

@@ -32,6 +32,7 @@ import psycopg
 from psycopg import sql
 
 from revops import config
+from revops.config import Target
 from revops.db import OWNER, as_owner, connect, db_dir, execute_file, fetch_one
 
 log = logging.getLogger(__name__)
@@ -84,26 +85,88 @@ def _one(conn: Conn, query: sql.Composable | str, params: tuple[object, ...] = (
     return None if row is None else row[0]
 
 
-def _require_superuser(conn: Conn) -> None:
-    if not _one(conn, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user"):
-        user = _one(conn, "SELECT current_user")
+def _require_admin(conn: Conn) -> bool:
+    """Check the connection can bootstrap; True when it is a superuser.
+
+    A superuser, or (Amazon RDS and other managed servers) a role with CREATEROLE and CREATEDB:
+    on PostgreSQL 16+ it administers the roles it creates (ADMIN OPTION), on 15 every
+    non-superuser role. Such an admin cannot create postgres_fdw unless the extension is
+    trusted or already there (RDS: its master user, an rds_superuser, may create it).
+    """
+    row = fetch_one(
+        conn,
+        "SELECT rolsuper, rolcreaterole AND rolcreatedb, current_user"
+        " FROM pg_catalog.pg_roles WHERE rolname = current_user",
+    )
+    if row[0]:
+        return True
+    if not row[1]:
         raise config.ConfigError(
-            f"bootstrap needs a superuser connection (connected as {user}): it creates roles, "
-            "databases and the postgres_fdw extension"
+            f"bootstrap needs a superuser, or a role with CREATEROLE and CREATEDB such as the "
+            f"RDS master user (connected as {row[2]}): it creates roles and databases"
         )
+    return False
 
 
-def ensure_roles(conn: Conn, home: Path, env: Mapping[str, str], report: BootstrapReport) -> None:
+def _server_version(conn: Conn) -> int:
+    return int(str(_one(conn, "SHOW server_version_num")))
+
+
+def ensure_admin_membership(conn: Conn, report: BootstrapReport) -> None:
+    """A non-superuser admin joins revops_owner and revops_runner (SET only, no inheritance on
+    16+): bootstrap works as the owner, and migrations hand objects between the two (ALTER ...
+    OWNER TO and REASSIGN OWNED need membership in the roles involved). A superuser needs none.
+    """
+    version = _server_version(conn)
+    for role in (OWNER, "revops_runner"):
+        kind = "SET" if version >= 160000 else "MEMBER"
+        if _one(conn, "SELECT pg_catalog.pg_has_role(current_user, %s, %s)", (role, kind)):
+            continue
+        grant = sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role))
+        if version >= 160000:
+            grant = sql.SQL("{} WITH INHERIT FALSE, SET TRUE").format(grant)
+        conn.execute(grant)
+        report.note(f"bootstrap admin may SET ROLE {role}")
+
+
+def _password_works(admin: Target, dbname: str, role: str, password: str) -> bool:
+    """Whether ``role`` can log in with ``password`` (how a non-superuser admin, who cannot
+    read pg_authid, tells that a password is already set)."""
+    probe = Target(admin.kind, {**admin.params, "user": role, "password": password}, admin.dsn)
+    try:
+        with connect(probe, dbname, application="revops-bootstrap-probe"):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def ensure_roles(
+    conn: Conn,
+    home: Path,
+    env: Mapping[str, str],
+    report: BootstrapReport,
+    *,
+    probe: Callable[[str, str], bool] | None = None,
+) -> None:
+    """The roles, then LOGIN and a password for each login role where they differ.
+
+    A superuser compares the stored SCRAM verifier (pg_authid). Without superuser, pg_authid is
+    not readable: ``probe(role, password)`` logs in as the role instead, and the password is set
+    again only when that login fails (so a second bootstrap still changes nothing).
+    """
     execute_file(conn, db_dir() / "cluster" / "roles.sql")
     for role in config.ROLES:
         password = config.role_password(role, home, env)
-        current, can_login = fetch_one(
-            conn,
-            "SELECT a.rolpassword, a.rolcanlogin FROM pg_catalog.pg_authid AS a "
-            "WHERE a.rolname = %s",
-            (role,),
-        )
-        if can_login and verifier_matches(str(current) if current else None, password):
+        if probe is None:
+            current, can_login = fetch_one(
+                conn,
+                "SELECT a.rolpassword, a.rolcanlogin FROM pg_catalog.pg_authid AS a "
+                "WHERE a.rolname = %s",
+                (role,),
+            )
+            if can_login and verifier_matches(str(current) if current else None, password):
+                continue
+        elif probe(role, password):
             continue
         conn.execute(
             sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
@@ -171,6 +234,7 @@ def ensure_fdw(
     reader_password: str,
     business_timezone: str,
     report: BootstrapReport,
+    sslmode: str = "",
 ) -> None:
     """The foreign server (owned by the admin) and the one user mapping, for revops_owner.
 
@@ -178,7 +242,8 @@ def ensure_fdw(
     it. revops_runner gets no USAGE and no mapping (so it can neither read the source directly
     nor see the mapping's password), and the admin no mapping either. The server option
     ``options`` passes the business time zone to every source session; it is set here, never
-    by a run (runs only check it: metrics.source_timezone).
+    by a run (runs only check it: metrics.source_timezone). ``sslmode`` (REVOPS_FDW_SSLMODE,
+    ``require`` on RDS) is a server option when set, and removed when unset.
     """
     conn.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
     wanted = {
@@ -194,6 +259,8 @@ def ensure_fdw(
         "updatable": "false",
         "options": zone_option(business_timezone),
     }
+    if sslmode:
+        wanted["sslmode"] = sslmode
     exists = bool(
         _one(conn, "SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = %s", (FDW_SERVER,))
     )
@@ -208,19 +275,19 @@ def ensure_fdw(
         )
         report.note("FDW server created")
     else:
-        set_server_options(conn, wanted, report)
+        set_server_options(conn, wanted, report, absent=() if sslmode else ("sslmode",))
     server = sql.Identifier(FDW_SERVER)
     conn.execute(sql.SQL("REVOKE ALL ON FOREIGN SERVER {} FROM PUBLIC").format(server))
     conn.execute(sql.SQL("REVOKE ALL ON FOREIGN SERVER {} FROM revops_runner").format(server))
     conn.execute(sql.SQL("GRANT USAGE ON FOREIGN SERVER {} TO revops_owner").format(server))
     _drop_other_mappings(conn, report)
-    current_opts = _one(
+    mapped = _one(
         conn,
-        "SELECT umoptions FROM pg_catalog.pg_user_mappings WHERE srvname = %s AND usename = %s",
+        "SELECT 1 FROM pg_catalog.pg_user_mappings WHERE srvname = %s AND usename = %s",
         (FDW_SERVER, OWNER),
     )
     want = {"user": "revops_fdw_reader", "password": reader_password}
-    if current_opts is None:
+    if not mapped:
         opts = sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in want.items()
         )
@@ -231,6 +298,15 @@ def ensure_fdw(
         )
         report.note(f"user mapping for {OWNER} created")
         return
+    with conn.transaction():
+        # pg_user_mappings shows a mapping's options only to its user (or a superuser): read
+        # them as revops_owner, so a non-superuser admin (the server's owner) sees them too
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER)))
+        current_opts = _one(
+            conn,
+            "SELECT umoptions FROM pg_catalog.pg_user_mappings WHERE srvname = %s AND usename = %s",
+            (FDW_SERVER, OWNER),
+        )
     changes = _option_changes(_options(current_opts), want)
     if changes:
         conn.execute(
@@ -252,14 +328,23 @@ def _option_changes(current: Mapping[str, str], wanted: Mapping[str, str]) -> li
     ]
 
 
-def set_server_options(conn: Conn, wanted: Mapping[str, str], report: BootstrapReport) -> None:
-    """ALTER SERVER for the options that differ (the caller is the server's owner, the admin)."""
+def set_server_options(
+    conn: Conn,
+    wanted: Mapping[str, str],
+    report: BootstrapReport,
+    absent: tuple[str, ...] = (),
+) -> None:
+    """ALTER SERVER for the options that differ, dropping those in ``absent`` (the caller is
+    the server's owner, the admin)."""
     raw = _one(
         conn,
         "SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s",
         (FDW_SERVER,),
     )
-    changes = _option_changes(_options(raw), wanted)
+    current = _options(raw)
+    changes = _option_changes(current, wanted) + [
+        sql.SQL("DROP {}").format(sql.Identifier(k)) for k in absent if k in current
+    ]
     if changes:
         conn.execute(
             sql.SQL("ALTER SERVER {} OPTIONS ({})").format(
@@ -274,15 +359,19 @@ def zone_option(zone: str) -> str:
     return f"-c revops.business_timezone={zone}"
 
 
-def set_business_timezone(timezone: str, env: Mapping[str, str] | None = None) -> BootstrapReport:
+def set_business_timezone(
+    timezone: str, env: Mapping[str, str] | None = None, admin: Target | None = None
+) -> BootstrapReport:
     """Change the business time zone of a bootstrapped installation: the setting (as the owner)
     and the foreign server option the source views read (as the admin), nothing else."""
     env = dict(os.environ if env is None else env)
     report = BootstrapReport()
     with connect(
-        config.admin_target(env), config.metrics_db_name(env), application="revops-bootstrap"
+        admin or config.admin_target(env),
+        config.metrics_db_name(env),
+        application="revops-bootstrap",
     ) as met:
-        _require_superuser(met)
+        _require_admin(met)
         as_owner(met)
         set_timezone(met, timezone, report)
         zone = stored_timezone(met)
@@ -501,6 +590,7 @@ def ensure_metrics_database(
         reader_password=config.role_password("revops_fdw_reader", home, env),
         business_timezone=zone,
         report=report,
+        sslmode=env.get("REVOPS_FDW_SSLMODE") or "",
     )
     as_owner(met)
     ensure_foreign_tables(met, wanted, report)
@@ -517,21 +607,30 @@ def bootstrap(
     timezone: str | None = None,
     env: Mapping[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    admin: Target | None = None,
 ) -> BootstrapReport:
+    """Bootstrap as ``admin`` (default: config.admin_target), a superuser or a CREATEROLE and
+    CREATEDB role (see _require_admin)."""
     env = dict(os.environ if env is None else env)
     say = progress or (lambda _msg: None)
     timezone = timezone or env.get("REVOPS_BUSINESS_TIMEZONE") or None
     home = config.revops_home(env)
-    admin = config.admin_target(env)
+    admin = admin or config.admin_target(env)
     source_db, metrics_db = config.source_db_name(env), config.metrics_db_name(env)
     maintenance_db = env.get("PGDATABASE") or "postgres"
     report = BootstrapReport()
 
     with connect(admin, maintenance_db, application="revops-bootstrap") as conn:
-        _require_superuser(conn)
+        superuser = _require_admin(conn)
         conn.execute("SELECT pg_advisory_lock(%s)", (BOOTSTRAP_LOCK,))
         say(f"roles on {admin.describe()}")
-        ensure_roles(conn, home, env, report)
+
+        def probe(role: str, password: str, target: Target = admin) -> bool:
+            return _password_works(target, maintenance_db, role, password)
+
+        ensure_roles(conn, home, env, report, probe=None if superuser else probe)
+        if not superuser:
+            ensure_admin_membership(conn, report)
         ensure_database(conn, source_db, report)
         ensure_database(conn, metrics_db, report)
         server_port = str(_one(conn, "SHOW port"))

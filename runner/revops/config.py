@@ -96,8 +96,31 @@ def role_password(role: str, home: Path, env: Mapping[str, str] | None = None) -
 
 
 def admin_target(env: Mapping[str, str] | None = None) -> Target:
-    """The bootstrap (superuser) connection: external libpq settings, else the embedded admin."""
+    """The bootstrap connection: ``REVOPS_ADMIN_SECRET_ID`` (a Secrets Manager secret with
+    username and password, such as the RDS-managed master user secret; host and port from the
+    secret or ``REVOPS_DB_HOST``/``REVOPS_DB_PORT``, ``sslmode`` from ``REVOPS_DB_SSLMODE``),
+    else external libpq settings, else the embedded admin (a superuser)."""
     env = os.environ if env is None else env
+    secret_id = env.get("REVOPS_ADMIN_SECRET_ID")
+    if secret_id:
+        from revops import aws
+
+        data: dict[str, Any] = aws.get_secret_json(secret_id)
+        params = {
+            "host": str(data.get("host") or env.get("REVOPS_DB_HOST") or ""),
+            "port": str(data.get("port") or env.get("REVOPS_DB_PORT") or "5432"),
+            "user": str(data.get("username") or ""),
+            "password": str(data.get("password") or ""),
+        }
+        if not all(params.values()):
+            raise ConfigError(
+                "REVOPS_ADMIN_SECRET_ID: the secret needs username and password, and a host "
+                "(in the secret or REVOPS_DB_HOST)"
+            )
+        sslmode = env.get("REVOPS_DB_SSLMODE") or data.get("sslmode")
+        if sslmode:
+            params["sslmode"] = str(sslmode)
+        return Target("secret", params=params)
     if uses_external_server(env):
         return Target("external", dsn=env.get("REVOPS_DSN", ""))
     return _embedded_target(revops_home(env), "postgres")

@@ -91,6 +91,20 @@ class Mocks(pulumi.runtime.Mocks):
             outputs["prefixListId"] = "pl-63a5400a"
         elif typ == "aws:ec2/securityGroup:SecurityGroup":
             rid = f"sg-0{n:016x}"
+        elif typ == "aws:rds/instance:Instance":
+            rid = outputs["identifier"] = f"{args.inputs.get('identifierPrefix', 'db-')}{n:04d}"
+            outputs["address"] = f"{rid}.c0abcdefghij.{REGION}.rds.amazonaws.com"
+            outputs["arn"] = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{rid}"
+            if args.inputs.get("manageMasterUserPassword"):
+                outputs["masterUserSecrets"] = [
+                    {
+                        "secretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!{rid}",
+                        "kmsKeyId": str(args.inputs.get("masterUserSecretKmsKeyId", "")),
+                        "secretStatus": "active",
+                    }
+                ]
+        elif typ in ("aws:rds/parameterGroup:ParameterGroup", "aws:rds/subnetGroup:SubnetGroup"):
+            rid = outputs["name"] = f"{args.name}-{n:04d}"
         elif typ == "aws:iam/role:Role":
             rid = f"{args.inputs.get('namePrefix', 'role-')}{n:08d}"
             outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{rid}"

@@ -441,3 +441,20 @@ def test_revops_run_ingests_the_landing_bucket_first(
     lines = calls.read_text().splitlines()
     assert any(line.startswith("revops backfill") for line in lines)
     assert sum("ingest" in line for line in lines) == 1
+
+
+def test_rds_mode_skips_the_local_server() -> None:
+    setup = SETUP.read_text()
+    main = setup[setup.index("main() {") :]
+    guarded = main[main.index("REVOPS_DATABASE:-ec2} != rds") : main.index("install_code")]
+    for step in ("prepare_volume", "init_cluster", "configure_postgres"):
+        assert step in guarded
+    body = setup[setup.index("bootstrap_rds() {") : setup.index("bootstrap_databases() {")]
+    for needed in (
+        "REVOPS_ADMIN_SECRET_ID=",
+        'REVOPS_FDW_HOST="$REVOPS_DB_HOST"',
+        "REVOPS_FDW_SSLMODE=require",
+        "REVOPS_DB_SSLMODE=require",
+    ):
+        assert needed in body, needed
+    assert "PGPASSWORD" not in body

@@ -76,7 +76,22 @@ def _all_programs(request: pytest.FixtureRequest) -> list[Program]:
         request.getfixturevalue("default_program"),
         request.getfixturevalue("github_program"),
         request.getfixturevalue("open_program"),
+        request.getfixturevalue("rds_policy_program"),
     ]
+
+
+@pytest.fixture(scope="module")
+def rds_policy_program(bundle_dir: Path) -> Program:
+    """`database: rds` with a BI replica and an allowed CIDR (tests/infra/test_rds.py has more)."""
+    return run_program(
+        {
+            "aws:region": REGION,
+            "revops-metrics:database": "rds",
+            "revops-metrics:bi_replica": "true",
+            "revops-metrics:allowed_cidrs": "10.20.0.0/16",
+        },
+        bundle_dir,
+    )
 
 
 def _statements(document: Any) -> list[dict[str, Any]]:
