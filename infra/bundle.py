@@ -22,7 +22,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import json
 import os
 import tarfile
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from infra.buckets import lock_down
 from infra.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -168,56 +168,7 @@ class CodeBundle(pulumi.ComponentResource):
             tags={"revops:stack": settings.stack},
             opts=child,
         )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-tls-only",
-            bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(
-                lambda arn: json.dumps(  # arn may be None only under test mocks
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "DenyInsecureTransport",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [arn, f"{arn}/*"],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
-                        ],
-                    }
-                )
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
-        )
+        controls = lock_down(name, self.bucket, self)
         self.object = aws.s3.BucketObjectv2(
             f"{name}-object",
             bucket=self.bucket.id,
@@ -226,7 +177,7 @@ class CodeBundle(pulumi.ComponentResource):
             content_type="application/gzip",
             server_side_encryption="AES256",
             metadata={"sha256-uncompressed": built.sha256},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[encryption]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[controls.encryption]),
         )
         self.register_outputs({"bucket": self.bucket.id, "key": built.key})
 

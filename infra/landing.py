@@ -24,6 +24,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.buckets import lock_down
 from infra.settings import Settings
 
 INCOMING = "incoming/"
@@ -42,26 +43,6 @@ def uploader_policy(bucket_arn: str) -> str:
                     "Effect": "Allow",
                     "Action": ["s3:AbortMultipartUpload", "s3:PutObject"],
                     "Resource": [f"{bucket_arn}/{INCOMING}*"],
-                }
-            ],
-        },
-        sort_keys=True,
-    )
-
-
-def bucket_policy(bucket_arn: str) -> str:
-    """TLS only (default encryption covers every object written)."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                 }
             ],
         },
@@ -89,34 +70,7 @@ class LandingBucket(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
+        lock_down(name, self.bucket, self)
         versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=self.bucket.id,
@@ -159,12 +113,6 @@ class LandingBucket(pulumi.ComponentResource):
                 ),
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-tls-only",
-            bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(lambda arn: bucket_policy(str(arn))),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
         )
         self.uploader = aws.iam.Policy(
             f"{name}-uploader",

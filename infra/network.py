@@ -134,6 +134,31 @@ def subnet_route_tables(vpc_id: str, subnet_id: str, main_route_table_id: str | 
     return [main_route_table_id] if main_route_table_id else []
 
 
+def postgres_ingress(settings: Settings, how: str) -> list[aws.ec2.SecurityGroupIngressArgs]:
+    """Port 5432 from each configured CIDR (IPv4 or IPv6) and security group, nothing else;
+    ``how`` goes into the rule descriptions (e.g. "TLS, scram-sha-256")."""
+    return [
+        aws.ec2.SecurityGroupIngressArgs(
+            description=f"PostgreSQL ({how}) from an allowed network",
+            protocol="tcp",
+            from_port=5432,
+            to_port=5432,
+            cidr_blocks=None if ":" in cidr else [cidr],
+            ipv6_cidr_blocks=[cidr] if ":" in cidr else None,
+        )
+        for cidr in settings.allowed_cidrs
+    ] + [
+        aws.ec2.SecurityGroupIngressArgs(
+            description=f"PostgreSQL ({how}) from an allowed security group",
+            protocol="tcp",
+            from_port=5432,
+            to_port=5432,
+            security_groups=[group],
+        )
+        for group in settings.allowed_security_group_ids
+    ]
+
+
 class Network(pulumi.ComponentResource):
     """Security group of the host, plus VPC endpoints so it needs no public address."""
 
@@ -257,31 +282,7 @@ class Network(pulumi.ComponentResource):
                     cidr_blocks=[vpc.cidr_block],
                 )
             )
-        ingress = (
-            []
-            if settings.rds
-            else [
-                aws.ec2.SecurityGroupIngressArgs(
-                    description="PostgreSQL (TLS, scram-sha-256) from an allowed network",
-                    protocol="tcp",
-                    from_port=5432,
-                    to_port=5432,
-                    cidr_blocks=None if ":" in cidr else [cidr],
-                    ipv6_cidr_blocks=[cidr] if ":" in cidr else None,
-                )
-                for cidr in settings.allowed_cidrs
-            ]
-            + [
-                aws.ec2.SecurityGroupIngressArgs(
-                    description="PostgreSQL (TLS, scram-sha-256) from an allowed security group",
-                    protocol="tcp",
-                    from_port=5432,
-                    to_port=5432,
-                    security_groups=[group],
-                )
-                for group in settings.allowed_security_group_ids
-            ]
-        )
+        ingress = [] if settings.rds else postgres_ingress(settings, "TLS, scram-sha-256")
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-host",
             description=f"{settings.name}: PostgreSQL host (no SSH; shell via SSM)",

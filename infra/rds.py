@@ -21,6 +21,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from infra.network import postgres_ingress
 from infra.settings import Settings
 
 
@@ -90,38 +91,16 @@ class ManagedDatabase(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        ingress = (
-            [
-                aws.ec2.SecurityGroupIngressArgs(
-                    description="PostgreSQL from the runner host",
-                    protocol="tcp",
-                    from_port=5432,
-                    to_port=5432,
-                    security_groups=[host_security_group_id],
-                )
-            ]
-            + [
-                aws.ec2.SecurityGroupIngressArgs(
-                    description="PostgreSQL (TLS) from an allowed network",
-                    protocol="tcp",
-                    from_port=5432,
-                    to_port=5432,
-                    cidr_blocks=None if ":" in cidr else [cidr],
-                    ipv6_cidr_blocks=[cidr] if ":" in cidr else None,
-                )
-                for cidr in settings.allowed_cidrs
-            ]
-            + [
-                aws.ec2.SecurityGroupIngressArgs(
-                    description="PostgreSQL (TLS) from an allowed security group",
-                    protocol="tcp",
-                    from_port=5432,
-                    to_port=5432,
-                    security_groups=[group],
-                )
-                for group in settings.allowed_security_group_ids
-            ]
-        )
+        ingress = [
+            aws.ec2.SecurityGroupIngressArgs(
+                description="PostgreSQL from the runner host",
+                protocol="tcp",
+                from_port=5432,
+                to_port=5432,
+                security_groups=[host_security_group_id],
+            ),
+            *postgres_ingress(settings, "TLS"),
+        ]
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             description=f"{settings.name}: RDS PostgreSQL (5432 from the runner host only)",
