@@ -18,7 +18,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from infra.identity import partition
+from infra.identity import partition, service_trust_policy
 from infra.settings import Settings
 
 BACKUP_TAG = "revops:backup"
@@ -80,18 +80,7 @@ class VolumeBackups(pulumi.ComponentResource):
             f"{name}-role",
             name_prefix=f"{settings.name}-dlm-"[:38],
             description=f"RevOps {settings.stack}: DLM snapshots of the PostgreSQL data volume",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": f"dlm.{dns_suffix}"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("dlm", dns_suffix),
             tags={"revops:stack": settings.stack},
             opts=child,
         )

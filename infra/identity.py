@@ -37,6 +37,22 @@ def partition() -> tuple[str, str]:
     )
 
 
+def service_trust_policy(service: str, dns_suffix: str) -> str:
+    """The assume-role policy that lets one AWS service (``ec2``, ``dlm``, ...) use a role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"{service}.{dns_suffix}"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
 def ssm_core_policy_arn(partition_name: str) -> str:
     return f"arn:{partition_name}:iam::aws:policy/{SSM_CORE_POLICY}"
 
@@ -150,18 +166,7 @@ class HostIdentity(pulumi.ComponentResource):
             f"{name}-role",
             name_prefix=f"{settings.name}-host-"[:38],
             description=f"RevOps {settings.stack}: the PostgreSQL host (SSM, its own secrets)",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": f"ec2.{dns_suffix}"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("ec2", dns_suffix),
             tags={"revops:stack": settings.stack},
             opts=child,
         )
