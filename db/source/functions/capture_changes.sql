@@ -15,6 +15,8 @@
 -- * activities: its activity date, the day of its start and of its creation (whichever the
 --   activity-day rule picks);
 -- * reps: the rep Id (its name on every day); TRUNCATE of any of them: every day.
+-- Writes to leads and lead_status_history also record the distinct lead Ids of the statement
+-- (lead_ids): the metrics side re-derives exactly those leads' state (metrics.sync_lead_state).
 -- Point instants are folded into their UTC day (the consumer maps a UTC day to the one or two
 -- local days it overlaps), dates into distinct dates: a bulk load of a year of activities adds
 -- a few hundred rows, not one per activity. "Every day from here on" keeps the exact instant.
@@ -57,6 +59,7 @@ BEGIN
         WHEN 'leads' THEN $q$
             WITH changed AS MATERIALIZED (
                 SELECT
+                    coalesce(n.lead_id, o.lead_id) AS lead_id,
                     o.created_at AS old_created_at, n.created_at AS new_created_at,
                     o.converted_date AS old_converted_date,
                     n.converted_date AS new_converted_date,
@@ -71,12 +74,15 @@ BEGIN
                     ROW(n.status, n.lead_source, n.created_at, n.is_converted, n.converted_date,
                         n.converted_opportunity_id, n.last_modified_at, n.is_deleted)
             )
-            INSERT INTO crm.change_log (source_table, affected_at, affected_date, through_today)
-            SELECT 'leads', s.affected_at, s.affected_date, true
+            INSERT INTO crm.change_log (
+                source_table, affected_at, affected_date, through_today, lead_ids
+            )
+            SELECT 'leads', s.affected_at, s.affected_date, true, s.lead_ids
             FROM (
                 SELECT
                     min(least(c.old_created_at, c.new_created_at)) AS affected_at,
-                    min(least(c.old_converted_date, c.new_converted_date)) AS affected_date
+                    min(least(c.old_converted_date, c.new_converted_date)) AS affected_date,
+                    array_agg(DISTINCT c.lead_id) AS lead_ids
                 FROM changed AS c
             ) AS s
             WHERE s.affected_at IS NOT NULL OR s.affected_date IS NOT NULL
@@ -85,7 +91,8 @@ BEGIN
                 'leads',
                 date_bin('1 day', op.created_at, timestamptz '2000-01-01 00:00+00'),
                 NULL::date,
-                false
+                false,
+                NULL::text []
             FROM changed AS c
             INNER JOIN crm.opportunities AS op
                 ON op.opportunity_id IN (c.old_opportunity_id, c.new_opportunity_id)
@@ -103,10 +110,17 @@ BEGIN
                     IS DISTINCT FROM
                     ROW(n.lead_id, n.changed_at, n.old_status, n.new_status, n.is_deleted)
             )
-            INSERT INTO crm.change_log (source_table, affected_at, through_today)
-            SELECT 'lead_status_history', s.affected_at, true
+            INSERT INTO crm.change_log (source_table, affected_at, through_today, lead_ids)
+            SELECT 'lead_status_history', s.affected_at, true, s.lead_ids
             FROM (
-                SELECT min(least(c.old_changed_at, c.new_changed_at, l.created_at)) AS affected_at
+                SELECT
+                    min(least(c.old_changed_at, c.new_changed_at, l.created_at)) AS affected_at,
+                    (
+                        SELECT array_agg(DISTINCT i.lead_id)
+                        FROM changed AS x
+                        CROSS JOIN LATERAL (VALUES (x.old_lead_id), (x.new_lead_id)) AS i (lead_id)
+                        WHERE i.lead_id IS NOT NULL
+                    ) AS lead_ids
                 FROM changed AS c
                 LEFT JOIN crm.leads AS l
                     ON l.lead_id IN (c.old_lead_id, c.new_lead_id)

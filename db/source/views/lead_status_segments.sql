@@ -17,11 +17,28 @@
 -- revops.business_timezone): the segment holds the status at the end of the days
 -- [from_date, to_date), never before created_date (history dated before the lead's creation
 -- counts from the created day).
--- Why a view in the source: the window functions and the time zone run next to the data, so the
--- metrics database can aggregate segments remotely; only per-day totals travel through the FDW.
+-- Why a view in the source: the window functions and the time zone run next to the data.
+-- Why this shape: a filter on lead_id (the metrics side asks for the few leads a day of
+-- changes touched: lead_id = ANY(...)) must reach the history scan. lead_id is the window's
+-- PARTITION BY column and the first branch's lead_id comes from the history, so the remote
+-- planner pushes the filter into the window and reads only those leads' history by index;
+-- each history row yields its segments from one VALUES list (start, change, current) rather
+-- than three joins over a shared window, and leads without history come from an anti join.
 CREATE OR REPLACE VIEW crm.lead_status_segments AS
-WITH
-changes AS (
+SELECT
+    c.lead_id,
+    l.created_at,
+    s.status,
+    s.from_at,
+    s.to_at,
+    (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS created_date,
+    greatest(
+        (s.from_at AT TIME ZONE current_setting('revops.business_timezone'))::date,
+        (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date
+    ) AS from_date,
+    (s.to_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS to_date,
+    s.segment_kind
+FROM (
     SELECT
         h.lead_id,
         h.changed_at,
@@ -32,42 +49,9 @@ changes AS (
     FROM crm.lead_status_history AS h
     WHERE NOT h.is_deleted
     WINDOW w AS (PARTITION BY h.lead_id ORDER BY h.changed_at, h.history_seq)
-)
-
-SELECT
-    l.lead_id,
-    l.created_at,
-    coalesce(c.old_status, l.status) AS status,
-    NULL::timestamptz AS from_at,
-    c.changed_at AS to_at,
-    (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS created_date,
-    (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS from_date,
-    (c.changed_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS to_date,
-    'start' AS segment_kind
-FROM crm.leads AS l
-LEFT JOIN changes AS c
-    ON l.lead_id = c.lead_id AND c.change_number = 1
-WHERE NOT l.is_deleted
-UNION ALL
-SELECT
-    l.lead_id,
-    l.created_at,
-    c.new_status AS status,
-    c.changed_at AS from_at,
-    coalesce(c.next_changed_at, lg.lagged_at) AS to_at,
-    (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS created_date,
-    greatest(
-        (c.changed_at AT TIME ZONE current_setting('revops.business_timezone'))::date,
-        (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date
-    ) AS from_date,
-    (
-        coalesce(c.next_changed_at, lg.lagged_at)
-        AT TIME ZONE current_setting('revops.business_timezone')
-    )::date AS to_date,
-    'change' AS segment_kind
-FROM crm.leads AS l
-INNER JOIN changes AS c
-    ON l.lead_id = c.lead_id
+) AS c
+INNER JOIN crm.leads AS l
+    ON c.lead_id = l.lead_id
 CROSS JOIN LATERAL (
     SELECT
         CASE
@@ -78,28 +62,34 @@ CROSS JOIN LATERAL (
                 THEN l.last_modified_at
         END AS lagged_at
 ) AS lg
-WHERE NOT l.is_deleted
+CROSS JOIN LATERAL (
+    VALUES
+    (
+        c.change_number = 1, coalesce(c.old_status, l.status), NULL::timestamptz, c.changed_at,
+        'start'
+    ),
+    (true, c.new_status, c.changed_at, coalesce(c.next_changed_at, lg.lagged_at), 'change'),
+    (lg.lagged_at IS NOT NULL, l.status, l.last_modified_at, NULL::timestamptz, 'current')
+) AS s (is_segment, status, from_at, to_at, segment_kind)
+WHERE NOT l.is_deleted AND s.is_segment
 UNION ALL
 SELECT
     l.lead_id,
     l.created_at,
     l.status,
-    l.last_modified_at AS from_at,
-    NULL::timestamptz AS to_at,
-    (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS created_date,
-    greatest(
-        (l.last_modified_at AT TIME ZONE current_setting('revops.business_timezone'))::date,
-        (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date
-    ) AS from_date,
-    NULL::date AS to_date,
-    'current' AS segment_kind
+    NULL::timestamptz,
+    NULL::timestamptz,
+    (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date,
+    (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date,
+    NULL::date,
+    'start'
 FROM crm.leads AS l
-INNER JOIN changes AS c
-    ON l.lead_id = c.lead_id AND c.next_changed_at IS NULL
 WHERE
     NOT l.is_deleted
-    AND l.last_modified_at > c.changed_at
-    AND nullif(btrim(l.status), '') IS DISTINCT FROM nullif(btrim(c.new_status), '');
+    AND NOT EXISTS (
+        SELECT FROM crm.lead_status_history AS h
+        WHERE h.lead_id = l.lead_id AND NOT h.is_deleted
+    );
 
 COMMENT ON VIEW crm.lead_status_segments IS
 'Lead status segments (from_at, to_at] from leads and their status history.';
