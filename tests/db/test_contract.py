@@ -78,11 +78,13 @@ def fact_rows(conn: psycopg.Connection[Any], day: dt.date) -> list[tuple[Any, ..
         "rep_daily_pipeline",
         "lead_stage_snapshot",
     ):
-        rows = conn.execute(
+        cur = conn.execute(
             f"SELECT * FROM metrics.{table} WHERE metric_date = %s ORDER BY 1, 2",
             (day,),
-        ).fetchall()
-        out += [(table, *r[:-1]) for r in rows]  # drop computed_at (last column)
+        )
+        names = [c.name for c in cur.description or ()]
+        keep = [i for i, name in enumerate(names) if name != "computed_at"]
+        out += [(table, *(r[i] for i in keep)) for r in cur.fetchall()]
     return out
 
 

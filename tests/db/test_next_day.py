@@ -162,8 +162,12 @@ def test_the_run_consumed_changes_weeks_back(cycle: Cycle) -> None:
     assert run["changes_consumed"] > 0
     changed_from = dt.date.fromisoformat(run["changed_from"])
     assert changed_from <= cycle.day - dt.timedelta(days=14)
-    # a status change touches every day from its lead's creation (funnel totals, snapshot)
-    assert run["days"] >= BACKFILL_DAYS  # so every backfilled day was recomputed
+    # the changed leads moved the lead facts of the days they reach without recomputing them:
+    # the run recomputed the days of the deal and activity changes, not every backfilled day
+    assert run["lead_state"]["rebuilt"] is False
+    assert run["lead_state"]["leads"] >= cycle.generated["changes"]["new_leads"]
+    assert run["lead_state"]["funnel_rows"] > 0 and run["lead_state"]["snapshot_rows"] > 0
+    assert run["days"] < BACKFILL_DAYS
 
 
 def test_verify_finds_no_differing_rows(cycle: Cycle) -> None:

@@ -1,4 +1,5 @@
-"""EXPLAIN evidence that each fact table's per-day counts are aggregated in the source database.
+"""EXPLAIN evidence that each fact table's per-day counts are aggregated in the source database,
+and that the lead facts read only the leads a day of changes names.
 
 postgres_fdw decides per query whether to ship an aggregate; the metric functions are written
 so that it does (plain-column GROUP BYs over source views, MATERIALIZED CTEs). If a change stops
@@ -13,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from pgtest import (
     admin_connection,
@@ -23,7 +25,7 @@ from pgtest import (
     set_timezone,
 )
 from revops import config
-from revops.bench import remote_sql_evidence
+from revops.bench import remote_sql_evidence, remote_sql_of
 from revops.synthetic.load import load_synthetic
 
 pytestmark = pytest.mark.db
@@ -55,19 +57,50 @@ def test_range_aggregates_run_remotely(generated: dict[str, str]) -> None:
         f: [line for line in lines if line.startswith("Relations: Aggregate on")]
         for f, lines in evidence.items()
     }
-    assert any("crm_remote.lead_days" in r for r in shipped["refresh_daily_lead_funnel"]), evidence
     assert any("crm_remote.opportunity_days" in r for r in shipped["refresh_daily_lead_funnel"])
     assert any("crm_remote.activity_days" in r for r in shipped["refresh_rep_daily_activity"]), (
         evidence
     )
     assert any("crm_remote.opportunity_days" in r for r in shipped["refresh_rep_daily_pipeline"])
-    assert any(
-        "crm_remote.lead_status_segments" in r for r in shipped["refresh_lead_stage_snapshot"]
-    ), evidence
     # day windows reach the source as timestamp ranges (index-friendly), never as casts
     remote = [line for lines in evidence.values() for line in lines if "Remote SQL" in line]
     assert any("created_at >= " in line for line in remote)
     assert not any("::date" in line and "created_at" in line for line in remote)
+
+
+def test_lead_facts_read_only_the_changed_leads(generated: dict[str, str]) -> None:
+    """Once the lead state is built, a run re-derives only the leads the change log names: every
+    lead read it sends to the source filters on their Ids, and no other lead table is scanned
+    (no aggregate over every lead, no window over every history row)."""
+    with owner_connection(generated) as owner:
+        owner.execute("SELECT metrics.sync_lead_state()")  # the first build reads every lead
+    with role_connection(generated, "revops_etl", config.source_db_name(generated)) as etl:
+        etl.execute(
+            "UPDATE crm.leads SET status = 'Working', last_modified_at = now()"
+            " WHERE lead_id IN (SELECT lead_id FROM crm.leads ORDER BY created_at LIMIT 3)"
+        )
+    with admin_connection(generated) as admin:
+        evidence = remote_sql_of(
+            admin,
+            {"sync": (sql.SQL("SELECT metrics.sync_lead_state()"), ())},
+        )
+    remote = [line for line in evidence["sync"] if "Remote SQL" in line]
+    lead_reads = [
+        line
+        for line in remote
+        if any(
+            f"crm.{table} " in line or line.endswith(f"crm.{table}")
+            for table in (
+                "leads", "lead_status_history", "lead_first_changes", "lead_status_lag",
+                "lead_status_segments",
+            )
+        )
+    ]  # fmt: skip
+    # the qualification inputs (joined remotely into one query or not) and the segments
+    assert len(lead_reads) >= 2, evidence
+    assert any("crm.lead_status_segments" in line for line in lead_reads), evidence
+    for line in lead_reads:
+        assert "lead_id = ANY" in line, line
 
 
 def test_time_zone_change_without_bootstrap_is_refused(

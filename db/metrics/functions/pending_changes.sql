@@ -5,8 +5,11 @@
 -- rep_ids whose names changed, and per fact table the days to recompute in table_days:
 -- {table: {"from": every day from this one on (cumulative measures; -infinity after a TRUNCATE
 -- or when changes the watermark never reached were pruned), "days": [single days]}}. A write
--- touches only the facts built from its table: leads and status history the funnel and the
--- snapshot, opportunities the funnel and the pipeline, activities the rep activity.
+-- touches only the facts built from its table: opportunities the funnel and the pipeline,
+-- activities the rep activity; leads and status history move the lead facts through the lead
+-- state (metrics.sync_lead_state, which reads the lead Ids itself), and a lead write also
+-- recounts the funnel's opportunities on the created day of the opportunity it converted
+-- into. first_day / last_day still span every change (revops status shows them).
 -- Grain: one row. Inputs: crm_remote.capture_horizon, crm_remote.change_log,
 -- metrics.capture_state; the business time zone turns captured instants into days.
 CREATE OR REPLACE FUNCTION metrics.pending_changes(
@@ -70,15 +73,18 @@ BEGIN
         WHERE NOT p.through_today AND p.affected_at IS NOT NULL
     ),
 
-    fact_tables (source_table, table_name) AS (
+    -- the lead facts' cumulative part follows the lead state (metrics.sync_lead_state moves
+    -- exactly the rows a changed lead moves); a lead write's point days are the created days
+    -- of the opportunities it converted into (their funnel lead source)
+    fact_tables (source_table, table_name, through_today) AS (
         VALUES
-        ('leads', 'daily_lead_funnel'),
-        ('leads', 'lead_stage_snapshot'),
-        ('lead_status_history', 'daily_lead_funnel'),
-        ('lead_status_history', 'lead_stage_snapshot'),
-        ('opportunities', 'daily_lead_funnel'),
-        ('opportunities', 'rep_daily_pipeline'),
-        ('activities', 'rep_daily_activity')
+        ('leads', 'daily_lead_funnel', false),
+        ('opportunities', 'daily_lead_funnel', true),
+        ('opportunities', 'daily_lead_funnel', false),
+        ('opportunities', 'rep_daily_pipeline', true),
+        ('opportunities', 'rep_daily_pipeline', false),
+        ('activities', 'rep_daily_activity', true),
+        ('activities', 'rep_daily_activity', false)
     ),
 
     per_table AS (
@@ -90,7 +96,8 @@ BEGIN
                 ARRAY[]::date []
             ) AS point_days
         FROM days AS d
-        INNER JOIN fact_tables AS f ON d.source_table = f.source_table
+        INNER JOIN fact_tables AS f
+            ON d.source_table = f.source_table AND d.through_today = f.through_today
         GROUP BY f.table_name
     )
 
@@ -116,7 +123,7 @@ BEGIN
     IF v_pruned > 0 AND v_pruned >= consumed_xmin THEN
         first_day := '-infinity';
         table_days := (
-            SELECT jsonb_object_agg(t.table_name, jsonb_build_object('from', '-infinity', 'days', '[]'))
+            SELECT jsonb_object_agg(t.table_name, jsonb_build_object('from', '-infinity', 'days', '[]'::jsonb))
             FROM unnest(ARRAY[
                 'daily_lead_funnel', 'rep_daily_activity', 'rep_daily_pipeline',
                 'lead_stage_snapshot'

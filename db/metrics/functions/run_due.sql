@@ -1,14 +1,19 @@
 -- metrics.run_due: the ordinary run. In one transaction: take the metrics lock (bounded wait),
--- read the source's change log up to its transaction horizon, recompute every day that is due
--- and advance the watermark. Due days: p_days when given (run_daily_metrics), else yesterday,
--- the lookback days and any recent day never computed (metrics.days_due); plus every computed
--- day a consumed change touches (metrics.pending_changes), and every computed day whose
--- settings fingerprint is not the current one. Rep renames rewrite rep_name on all their days.
--- Days are recomputed set-based, one call of the engine per run of adjacent days; runs at
--- most 60 days apart are merged: an engine call has a fixed cost (it places every lead once,
--- about 1 s at scale 1) while each extra day in a range adds about 1% of that. Days due for
--- a change are recomputed only in the fact tables built from the changed table (a late deal
--- does not re-place every lead in the snapshot).
+-- read the source's change log up to its transaction horizon, bring every fact up to date and
+-- advance the watermark.
+-- First metrics.sync_lead_state re-derives the leads the changes name and moves the lead facts
+-- (funnel totals, new leads, SQLs, the stage snapshot) of every computed day by exactly their
+-- difference: no day is recomputed for a lead change. Then the due days are recomputed: p_days
+-- when given (run_daily_metrics), else yesterday and the days of metrics.days_due (lookback,
+-- gap horizon) not computed yet under the current settings; plus, per fact table, every
+-- computed day a consumed opportunity or activity change touches (metrics.pending_changes),
+-- and every computed day whose settings fingerprint is not the current one. Rep renames
+-- rewrite rep_name on all their days.
+-- Days are recomputed set-based, one call of the engine per run of adjacent days (runs at
+-- most 60 days apart are merged: a call has a fixed cost of a few remote queries); a new
+-- day's lead facts start from the previous day's rows (metrics.base_from_facts), so the
+-- ordinary run costs the changes it consumes, not the history. Days due for a change are
+-- recomputed only in the fact tables built from the changed table.
 -- A failure keeps the watermark where it was (the next run consumes the same changes again),
 -- as does a skip: the lock held by another writer past lock_wait_seconds, or an ingest still
 -- loading (its files become visible one by one: a run waits for the whole invocation; with
@@ -41,6 +46,7 @@ DECLARE
     v_result jsonb;
     v_results jsonb := '[]';
     v_consumption jsonb;
+    v_lead_state jsonb;
     v_status text := 'succeeded';
     v_renamed bigint := 0;
     v_reason text;
@@ -91,6 +97,30 @@ BEGIN
 
         v_today := metrics.business_today();
         v_fingerprint := metrics.settings_fingerprint();
+        IF p_days IS NULL THEN
+            -- of the lookback and gap-horizon days, yesterday and those not computed yet under
+            -- the current settings (a computed day is kept exact by the changes it consumes)
+            v_asked := ARRAY(
+                SELECT a.metric_date
+                FROM unnest(v_asked) AS a (metric_date)
+                WHERE
+                    a.metric_date = v_today - 1
+                    OR NOT EXISTS (
+                        SELECT
+                        FROM metrics.computed_days AS c
+                        WHERE
+                            c.metric_date = a.metric_date
+                            AND c.settings_fingerprint = v_fingerprint
+                    )
+            );
+        END IF;
+        -- the lead state first: the changed leads move the lead facts of every computed day
+        v_lead_state := metrics.sync_lead_state();
+        -- the ordinary run builds a new day's lead facts on the day before (a day asked for
+        -- by date is recomputed from the state, as a backfill does)
+        PERFORM set_config(
+            'revops.base_from_facts', CASE WHEN p_days IS NULL THEN 'on' ELSE 'off' END, true
+        );
         -- work: the asked days and the days computed under other settings, in every table;
         -- then, per fact table, the computed days a consumed change touched in its inputs
         CREATE TEMPORARY TABLE pg_temp.due_days ON COMMIT DROP AS
@@ -214,6 +244,7 @@ BEGIN
             END IF;
         END LOOP;
         DROP TABLE pg_temp.due_days;
+        PERFORM set_config('revops.base_from_facts', 'off', true);
 
         IF v_status = 'succeeded' THEN
             UPDATE metrics.capture_state
@@ -246,6 +277,7 @@ BEGIN
         'changed_from', v_consumption -> 'changed_from',
         'changed_to', v_consumption -> 'changed_to',
         'rep_names_updated', v_renamed,
+        'lead_state', v_lead_state,
         'error', (
             SELECT r ->> 'error' FROM jsonb_array_elements(v_results) AS r
             WHERE r ->> 'status' <> 'succeeded' LIMIT 1
