@@ -47,6 +47,7 @@ DECLARE
     v_results jsonb := '[]';
     v_consumption jsonb;
     v_lead_state jsonb;
+    v_dim_rep bigint;
     v_status text := 'succeeded';
     v_renamed bigint := 0;
     v_reason text;
@@ -206,7 +207,7 @@ BEGIN
                         WHEN
                             d.metric_date - lag(d.metric_date) OVER (
                                 PARTITION BY d.table_name ORDER BY d.metric_date
-                            ) <= 60
+                            ) <= 8
                             THEN 0
                         ELSE 1
                     END AS starts_range
@@ -235,7 +236,8 @@ BEGIN
             v_result := metrics.run_metrics_range(
                 v_range.from_date, v_range.to_date, p_trigger, p_code_version, p_host,
                 v_consumption,
-                CASE WHEN v_range.table_name IS NOT NULL THEN ARRAY[v_range.table_name] END
+                CASE WHEN v_range.table_name IS NOT NULL THEN ARRAY[v_range.table_name] END,
+                false
             );
             v_results := v_results || jsonb_build_array(v_result);
             IF v_result ->> 'status' <> 'succeeded' THEN
@@ -245,6 +247,10 @@ BEGIN
         END LOOP;
         DROP TABLE pg_temp.due_days;
         PERFORM set_config('revops.base_from_facts', 'off', true);
+        -- the rep dimension once, over the facts as they now are (renames included)
+        IF v_status = 'succeeded' THEN
+            v_dim_rep := metrics.refresh_dim_rep();
+        END IF;
 
         IF v_status = 'succeeded' THEN
             UPDATE metrics.capture_state
@@ -278,6 +284,7 @@ BEGIN
         'changed_to', v_consumption -> 'changed_to',
         'rep_names_updated', v_renamed,
         'lead_state', v_lead_state,
+        'dim_rep_rows', v_dim_rep,
         'error', (
             SELECT r ->> 'error' FROM jsonb_array_elements(v_results) AS r
             WHERE r ->> 'status' <> 'succeeded' LIMIT 1

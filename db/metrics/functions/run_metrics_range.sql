@@ -1,8 +1,9 @@
 -- metrics.run_metrics_range: the one engine behind run_daily_metrics and the backfills.
 -- Deletes and recomputes metric days p_from_date .. p_to_date in all four fact tables in the
 -- caller's transaction, rebuilds the rep dimension (metrics.refresh_dim_rep: so every run and
--- backfill keeps metrics.dim_rep current, renames included), then writes one metrics.run_log
--- row per day.
+-- backfill keeps metrics.dim_rep current, renames included; metrics.run_due, which calls this
+-- once per range, passes p_refresh_dim_rep false and rebuilds it once at the end), then writes
+-- one metrics.run_log row per day.
 --
 -- Grain of its log: one run_log row per metric day and attempt.
 -- Inputs: the refresh_* functions; p_trigger (systemd | github | manual | backfill), the
@@ -23,7 +24,8 @@ CREATE OR REPLACE FUNCTION metrics.run_metrics_range(
     p_code_version text DEFAULT NULL,
     p_host text DEFAULT NULL,
     p_consumption jsonb DEFAULT NULL,
-    p_tables text [] DEFAULT NULL
+    p_tables text [] DEFAULT NULL,
+    p_refresh_dim_rep boolean DEFAULT true
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -77,7 +79,9 @@ BEGIN
         ));
         -- the rep dimension after the rep facts it reads (first and last day per rep); it is
         -- rebuilt whole, so the rows it changed are reported for the run, not per day
-        v_rows := v_rows || jsonb_build_object('dim_rep', metrics.refresh_dim_rep());
+        IF p_refresh_dim_rep THEN
+            v_rows := v_rows || jsonb_build_object('dim_rep', metrics.refresh_dim_rep());
+        END IF;
 
         v_fingerprint := metrics.settings_fingerprint();
         -- one run_log row per day, and the days the facts now hold under which settings
@@ -158,5 +162,5 @@ BEGIN
     );
 END
 $$;
-COMMENT ON FUNCTION metrics.run_metrics_range(date, date, text, text, text, jsonb, text []) IS
+COMMENT ON FUNCTION metrics.run_metrics_range(date, date, text, text, text, jsonb, text [], boolean) IS
 'Recomputes the fact tables (all, or p_tables) for a day range and logs each day to run_log.';

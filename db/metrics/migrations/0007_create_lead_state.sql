@@ -66,3 +66,7 @@ COMMENT ON COLUMN metrics.lead_stage_snapshot.created_day_sum IS
 ALTER TABLE metrics.lead_state OWNER TO revops_owner;
 ALTER TABLE metrics.lead_segment_state OWNER TO revops_owner;
 ALTER TABLE metrics.lead_state_sync OWNER TO revops_owner;
+
+-- run_metrics_range gained p_refresh_dim_rep (metrics.run_due rebuilds the rep dimension once
+-- per run, not once per range); the seven-argument form existed only before this release
+DROP FUNCTION IF EXISTS metrics.run_metrics_range(date, date, text, text, text, jsonb, text []);

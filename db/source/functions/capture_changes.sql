@@ -8,10 +8,14 @@
 -- What each table touches (ARCHITECTURE.md section 6):
 -- * leads: every day from the earliest of its created instant and converted date on (totals,
 --   SQL day, snapshot are cumulative), plus the created day of the opportunity it converted
---   into (that opportunity's funnel lead source);
+--   into when what that opportunity's funnel lead source reads changed (source, conversion,
+--   created instant, deletion);
 -- * lead_status_history: every day from the earliest of the change and its lead's creation on
 --   (a first history row also rewrites the status the lead started with);
--- * opportunities: its created day and its close date;
+-- * opportunities: its created day when what the created day's rows read changed (created
+--   instant, owner, amount, lead source, deletion), its close date when what the close day's
+--   rows read changed (close date, won flag, stage, owner, amount, deletion): closing a deal
+--   touches its close day only;
 -- * activities: its activity date, the day of its start and of its creation (whichever the
 --   activity-day rule picks);
 -- * reps: the rep Id (its name on every day); TRUNCATE of any of them: every day.
@@ -64,7 +68,12 @@ BEGIN
                     o.converted_date AS old_converted_date,
                     n.converted_date AS new_converted_date,
                     o.converted_opportunity_id AS old_opportunity_id,
-                    n.converted_opportunity_id AS new_opportunity_id
+                    n.converted_opportunity_id AS new_opportunity_id,
+                    -- what an opportunity's funnel lead source reads of its converted leads
+                    ROW(o.lead_source, o.converted_opportunity_id, o.created_at, o.is_deleted)
+                    IS DISTINCT FROM
+                    ROW(n.lead_source, n.converted_opportunity_id, n.created_at, n.is_deleted)
+                    AS moves_opportunity_source
                 FROM %1$s AS o
                 FULL JOIN %2$s AS n ON o.lead_id = n.lead_id
                 WHERE
@@ -96,7 +105,7 @@ BEGIN
             FROM changed AS c
             INNER JOIN crm.opportunities AS op
                 ON op.opportunity_id IN (c.old_opportunity_id, c.new_opportunity_id)
-            WHERE op.created_at IS NOT NULL
+            WHERE op.created_at IS NOT NULL AND c.moves_opportunity_source
         $q$
         WHEN 'lead_status_history' THEN $q$
             WITH changed AS MATERIALIZED (
@@ -131,7 +140,17 @@ BEGIN
             WITH changed AS MATERIALIZED (
                 SELECT
                     o.created_at AS old_created_at, n.created_at AS new_created_at,
-                    o.close_date AS old_close_date, n.close_date AS new_close_date
+                    o.close_date AS old_close_date, n.close_date AS new_close_date,
+                    -- what its created day's rows read (funnel, pipeline created)
+                    ROW(o.created_at, o.owner_id, o.amount, o.lead_source, o.is_deleted)
+                    IS DISTINCT FROM
+                    ROW(n.created_at, n.owner_id, n.amount, n.lead_source, n.is_deleted)
+                    AS moves_created_day,
+                    -- what its close day's rows read (pipeline won)
+                    ROW(o.close_date, o.is_won, o.stage_name, o.owner_id, o.amount, o.is_deleted)
+                    IS DISTINCT FROM
+                    ROW(n.close_date, n.is_won, n.stage_name, n.owner_id, n.amount, n.is_deleted)
+                    AS moves_close_day
                 FROM %1$s AS o
                 FULL JOIN %2$s AS n ON o.opportunity_id = n.opportunity_id
                 WHERE
@@ -148,10 +167,14 @@ BEGIN
                 p.affected_date
             FROM changed AS c
             CROSS JOIN LATERAL (
-                VALUES
-                (c.old_created_at, NULL::date), (c.new_created_at, NULL::date),
-                (NULL::timestamptz, c.old_close_date), (NULL::timestamptz, c.new_close_date)
-            ) AS p (affected_at, affected_date)
+                SELECT x.affected_at, NULL::date AS affected_date
+                FROM (VALUES (c.old_created_at), (c.new_created_at)) AS x (affected_at)
+                WHERE c.moves_created_day
+                UNION ALL
+                SELECT NULL::timestamptz, x.affected_date
+                FROM (VALUES (c.old_close_date), (c.new_close_date)) AS x (affected_date)
+                WHERE c.moves_close_day
+            ) AS p
             WHERE p.affected_at IS NOT NULL OR p.affected_date IS NOT NULL
         $q$
         WHEN 'activities' THEN $q$
