@@ -45,7 +45,8 @@ def register(sub: Subparsers) -> None:
     report.add_argument(
         "--out",
         type=Path,
-        help="the HTML file to write (default: revops-digest-DAY.html here)",
+        help="the HTML file to write, or a directory to write revops-digest-DAY.html in"
+        " (default: revops-digest-DAY.html here)",
     )
     report.add_argument(
         "--summary-md",
@@ -79,7 +80,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     except psycopg.errors.InsufficientPrivilege as exc:
         relation = (exc.diag.message_primary or "").rpartition(" ")[2] or "the BI views"
         raise config.ConfigError(NOT_BI_HINT.format(relation=relation)) from exc
-    out: Path = args.out or Path(f"revops-digest-{digest['day']}.html")
+    name = f"revops-digest-{digest['day']}.html"
+    out: Path = args.out or Path(name)
+    if out.is_dir():
+        out = out / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page.render_html(digest), encoding="utf-8")
     progress(f"report: wrote the digest of {digest['day']} to {out}")
