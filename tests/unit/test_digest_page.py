@@ -11,9 +11,11 @@ import copy
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from revops.cli import build_parser
 from revops.digest import page
@@ -282,3 +284,18 @@ def test_report_is_a_command_with_checked_arguments(capsys: pytest.CaptureFixtur
             parser.parse_args(bad)
         assert exc.value.code == 2
     assert "not a date" in capsys.readouterr().err
+
+
+def test_the_direct_job_attaches_the_digest() -> None:
+    workflow = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "daily-metrics.yml"
+    steps = yaml.safe_load(workflow.read_text())["jobs"]["direct"]["steps"]
+    names = [s.get("name", "") for s in steps]
+    build = steps[names.index("Build the daily digest")]
+    upload = steps[names.index("Attach the daily digest")]
+    assert names.index("Check freshness") < names.index("Build the daily digest")
+    assert build["run"] == "bash scripts/ci/digest.sh"
+    assert build["if"] == upload["if"] == "${{ !cancelled() }}"
+    assert build["env"]["PG_BI_PASSWORD"] == "${{ secrets.PG_BI_PASSWORD }}"
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["name"] == "daily-digest"
+    assert upload["with"]["path"].rstrip("/") == build["env"]["DIGEST_DIR"]
