@@ -103,6 +103,23 @@ def status(c: Context, json: bool = False) -> None:
     _revops("status", *(["--json"] if json else []))
 
 
+@task(
+    help={
+        "day": "the day, YYYY-MM-DD (default: yesterday in the business time zone)",
+        "out": "the HTML file (default: revops-digest-DAY.html)",
+        "summary_md": "also append a Markdown summary to this file",
+    }
+)
+def report(c: Context, day: str = "", out: str = "", summary_md: str = "") -> None:
+    """The daily digest: one self-contained HTML page (charts inlined), read as revops_bi."""
+    _revops(
+        "report",
+        *(["--day", day] if day else []),
+        *(["--out", out] if out else []),
+        *(["--summary-md", summary_md] if summary_md else []),
+    )
+
+
 @task(help={"role": "bi (default), runner, etl or admin"})
 def psql(c: Context, role: str = "bi") -> None:
     """Open psql on the embedded server as a revops role (password from .revops/pgpass)."""

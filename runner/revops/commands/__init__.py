@@ -5,6 +5,7 @@ side by side and a ``register(sub)`` that adds them (``revops.cli`` only assembl
 - :mod:`generate`: ``generate`` (synthetic CRM into ``crm.*`` or as export files);
 - :mod:`compute`: ``run``, ``backfill`` (metric days through the SQL entry points);
 - :mod:`report`: ``status``/``freshness``, ``check`` (read-only reports);
+- :mod:`digest`: ``report`` (the daily digest page, read as ``revops_bi``);
 - :mod:`showcase`: ``demo``, ``bench`` (the whole pipeline on generated data);
 - ``ingest`` lives with its pipeline, in :mod:`revops.ingest.cli`.
 
