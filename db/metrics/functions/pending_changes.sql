@@ -123,7 +123,9 @@ BEGIN
     IF v_pruned > 0 AND v_pruned >= consumed_xmin THEN
         first_day := '-infinity';
         table_days := (
-            SELECT jsonb_object_agg(t.table_name, jsonb_build_object('from', '-infinity', 'days', '[]'::jsonb))
+            SELECT jsonb_object_agg(
+                t.table_name, jsonb_build_object('from', '-infinity', 'days', '[]'::jsonb)
+            )
             FROM unnest(ARRAY[
                 'daily_lead_funnel', 'rep_daily_activity', 'rep_daily_pipeline',
                 'lead_stage_snapshot'

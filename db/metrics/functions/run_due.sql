@@ -10,7 +10,8 @@
 -- and every computed day whose settings fingerprint is not the current one. Rep renames
 -- rewrite rep_name on all their days.
 -- Days are recomputed set-based, one call of the engine per run of adjacent days (runs at
--- most 60 days apart are merged: a call has a fixed cost of a few remote queries); a new
+-- most 8 days apart are merged: a call has a fixed cost of a few remote queries, about what
+-- eight more days of a range cost); a new
 -- day's lead facts start from the previous day's rows (metrics.base_from_facts), so the
 -- ordinary run costs the changes it consumes, not the history. Days due for a change are
 -- recomputed only in the fact tables built from the changed table.
@@ -138,18 +139,26 @@ BEGIN
             WHERE x.metric_date <= v_today
         ),
 
-        touched AS (
-            SELECT DISTINCT t.key AS table_name, c.metric_date
+        -- per table: every computed day from "from" on, and the single "days"
+        touched_days AS (
+            SELECT t.key AS table_name, c.metric_date
             FROM jsonb_each(v_pending.table_days) AS t (key, value)
             INNER JOIN metrics.computed_days AS c
-                ON
-                    c.metric_date >= (t.value ->> 'from')::date
-                    OR c.metric_date IN (
-                        SELECT d::date FROM jsonb_array_elements_text(t.value -> 'days') AS d
-                    )
+                ON c.metric_date >= (t.value ->> 'from')::date
+            UNION
+            SELECT t.key, c.metric_date
+            FROM jsonb_each(v_pending.table_days) AS t (key, value)
+            CROSS JOIN LATERAL jsonb_array_elements_text(t.value -> 'days') AS d (metric_day)
+            INNER JOIN metrics.computed_days AS c
+                ON c.metric_date = d.metric_day::date
+        ),
+
+        touched AS (
+            SELECT t.table_name, t.metric_date
+            FROM touched_days AS t
             WHERE
-                c.metric_date <= v_today
-                AND NOT EXISTS (SELECT FROM every_table AS e WHERE e.metric_date = c.metric_date)
+                t.metric_date <= v_today
+                AND NOT EXISTS (SELECT FROM every_table AS e WHERE e.metric_date = t.metric_date)
         )
 
         SELECT NULL::text AS table_name, e.metric_date FROM every_table AS e

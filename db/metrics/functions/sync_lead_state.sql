@@ -50,7 +50,10 @@ DECLARE
     v_rows bigint;
     v_island record;
 BEGIN
-    IF current_setting('revops.lead_state_synced', true) = txid_current()::text AND NOT p_rebuild THEN
+    IF
+        current_setting('revops.lead_state_synced', true) = txid_current()::text
+        AND NOT p_rebuild
+    THEN
         RETURN jsonb_build_object('leads', 0, 'rebuilt', false, 'already_synced', true);
     END IF;
     IF NOT metrics.lock_metrics() THEN
@@ -86,7 +89,11 @@ BEGIN
 
         SELECT
             bool_or(c.affected_at = '-infinity' OR c.lead_ids IS NULL),
-            ARRAY(SELECT DISTINCT i.lead_id FROM changed AS x CROSS JOIN unnest(x.lead_ids) AS i (lead_id))
+            ARRAY(
+                SELECT DISTINCT i.lead_id
+                FROM changed AS x
+                CROSS JOIN unnest(x.lead_ids) AS i (lead_id)
+            )
         INTO v_rebuild, v_ids
         FROM changed AS c;
         v_rebuild := coalesce(v_rebuild, false);
@@ -117,8 +124,8 @@ BEGIN
             synced_at = clock_timestamp(),
             built_at = clock_timestamp();
 
-        -- the lead facts of every computed day, recomputed from the new state, one call per
-        -- run of adjacent computed days
+        -- the lead facts of every computed day (under the current settings), recomputed from
+        -- the new state, one call per run of adjacent computed days
         IF p_recompute_facts THEN
             PERFORM set_config('revops.base_from_facts', 'off', true);
             FOR v_island IN
@@ -129,6 +136,8 @@ BEGIN
                         c.metric_date - (row_number() OVER (ORDER BY c.metric_date))::integer
                         AS island
                     FROM metrics.computed_days AS c
+                    -- days under other settings are recomputed whole by the run anyway
+                    WHERE c.settings_fingerprint = v_fingerprint
                 ) AS n
                 GROUP BY n.island
                 ORDER BY 1
