@@ -200,14 +200,14 @@ def test_a_rebuild_after_a_truncate_gives_the_same_facts(leads: dict[str, str]) 
         ).fetchall()
         conn.execute("TRUNCATE crm.lead_status_history, crm.leads CASCADE")
         columns = ("lead_id", "lead_source", "status", "created_at", "last_modified_at")
-        insert_rows(conn, "leads", [dict(zip(columns + ("is_deleted",), r)) for r in rows])
+        insert_rows(
+            conn, "leads", [dict(zip((*columns, "is_deleted"), r, strict=True)) for r in rows]
+        )
+        history_columns = ("history_id", "lead_id", "changed_at", "old_status", "new_status")
         insert_rows(
             conn,
             "lead_status_history",
-            [
-                dict(zip(("history_id", "lead_id", "changed_at", "old_status", "new_status"), r))
-                for r in history
-            ],
+            [dict(zip(history_columns, r, strict=True)) for r in history],
         )
     result = run_ordinary(leads)
     assert result["lead_state"]["rebuilt"] is True
@@ -216,4 +216,28 @@ def test_a_rebuild_after_a_truncate_gives_the_same_facts(leads: dict[str, str]) 
             "SELECT * FROM metrics.fact_rows(%s, %s) ORDER BY 1, 2, 3", (FIRST, YESTERDAY)
         ).fetchall()
     assert after == before
+    assert differing(leads) == 0
+
+
+def test_an_upgraded_installation_builds_the_state_on_its_first_run(
+    leads: dict[str, str],
+) -> None:
+    """What migration metrics/0007 leaves behind: snapshot rows without created_day_sum and a
+    state never built. The first run builds it and recomputes the lead facts of every computed
+    day, so later runs can move them by steps."""
+    run_ordinary(leads)
+    with owner_connection(leads) as owner:
+        owner.execute("UPDATE metrics.lead_stage_snapshot SET created_day_sum = NULL")
+        owner.execute("TRUNCATE metrics.lead_state, metrics.lead_segment_state")
+        owner.execute(
+            "UPDATE metrics.lead_state_sync SET settings_fingerprint = NULL, built_at = NULL"
+        )
+    result = run_ordinary(leads)
+    assert result["lead_state"]["rebuilt"] is True
+    assert result["lead_state"]["leads"] == 6  # OLD, N1..N4 and NEW (N0 is deleted)
+    with owner_connection(leads) as owner:
+        missing = owner.execute(
+            "SELECT count(*) FROM metrics.lead_stage_snapshot WHERE created_day_sum IS NULL"
+        ).fetchone()
+    assert missing == (0,)
     assert differing(leads) == 0
