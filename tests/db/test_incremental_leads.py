@@ -4,16 +4,20 @@ Hand-made data a person can check: five leads over the last weeks and one lead c
 years ago. The facts are backfilled up to the day before yesterday, then the ordinary run
 (metrics.run_due with no days: `revops run`) computes yesterday from the day before and moves
 the stored rows by exactly what each changed lead moves. Each step ends with verify_range
-(which rebuilds the lead state from the source) finding 0 differing rows.
+(which rebuilds the lead state from the source) finding 0 differing rows. A property test then
+runs the ordinary run after random lead and status-history writes of any age.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pgtest import (
     insert_rows,
@@ -240,4 +244,70 @@ def test_an_upgraded_installation_builds_the_state_on_its_first_run(
             "SELECT count(*) FROM metrics.lead_stage_snapshot WHERE created_day_sum IS NULL"
         ).fetchone()
     assert missing == (0,)
+    assert differing(leads) == 0
+
+
+# -- the property: any lead writes, then the ordinary run -------------------------------------
+AGE = st.integers(min_value=-1, max_value=800)  # days before today: today .. two years back
+
+
+def ago(days: int, minute: int) -> dt.datetime:
+    return noon(TODAY - dt.timedelta(days=days)) + dt.timedelta(minutes=minute - 12 * 60)
+
+
+UPSERT_LEAD = (
+    "INSERT INTO crm.leads (lead_id, status, lead_source, created_at, last_modified_at,"
+    " is_deleted) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (lead_id) DO UPDATE SET"
+    " status = excluded.status, lead_source = excluded.lead_source,"
+    " created_at = excluded.created_at, last_modified_at = excluded.last_modified_at,"
+    " is_deleted = excluded.is_deleted"
+)
+UPSERT_HISTORY = (
+    "INSERT INTO crm.lead_status_history (history_id, lead_id, changed_at, old_status,"
+    " new_status, is_deleted) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (history_id)"
+    " DO UPDATE SET lead_id = excluded.lead_id, changed_at = excluded.changed_at,"
+    " old_status = excluded.old_status, new_status = excluded.new_status,"
+    " is_deleted = excluded.is_deleted"
+)
+LEAD_WRITE = st.builds(
+    lambda i, status, source, age, minute, modified, deleted: (
+        UPSERT_LEAD,
+        (i, status, source, ago(age, minute), ago(max(modified, -1), minute), deleted),
+    ),
+    st.sampled_from(["P0", "P1", "P2", "OLD", "N1"]),
+    st.sampled_from(["Open", "Working", "Qualified", "Nurture", None]),
+    st.sampled_from(["Web", "Partner", "Trade Show", None]),
+    AGE,
+    st.sampled_from([0, 12 * 60, 23 * 60 + 59]),
+    AGE,
+    st.booleans(),
+)
+HISTORY_WRITE = st.builds(
+    lambda h, i, age, old, new, deleted: (
+        UPSERT_HISTORY,
+        (h, i, ago(age, 9 * 60), old, new, deleted),
+    ),
+    st.sampled_from(["HX0", "HX1", "HX2"]),
+    st.sampled_from(["P0", "P1", "OLD", "N2"]),
+    AGE,
+    st.sampled_from(["Open", "Working", None]),
+    st.sampled_from(["Qualified", "Working", "Nurture"]),
+    st.booleans(),
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("REVOPS_CAPTURE_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(batch=st.lists(st.one_of(LEAD_WRITE, HISTORY_WRITE), max_size=4))
+def test_any_lead_writes_then_the_ordinary_run_equals_a_full_recompute(
+    leads: dict[str, str], batch: list[tuple[str, tuple[Any, ...]]]
+) -> None:
+    with role_connection(leads, "revops_etl", config.source_db_name(leads)) as conn:
+        for statement, params in batch:
+            conn.execute(statement, params)
+    result = run_ordinary(leads)
+    assert not result["lead_state"]["rebuilt"]  # the steps path, not a rebuild
     assert differing(leads) == 0
