@@ -49,6 +49,8 @@ DECLARE
     v_snapshot_rows bigint := 0;
     v_rows bigint;
     v_island record;
+    v_index_defs text [];
+    v_index text;
 BEGIN
     IF
         current_setting('revops.lead_state_synced', true) = txid_current()::text
@@ -101,6 +103,31 @@ BEGIN
 
     IF v_rebuild THEN
         TRUNCATE metrics.lead_state, metrics.lead_segment_state;
+        -- a bulk load: the secondary indexes are dropped and built again after it (about a
+        -- quarter of the rebuild), from their own definitions
+        SELECT coalesce(array_agg(i.indexdef ORDER BY i.indexname), ARRAY[]::text [])
+        INTO v_index_defs
+        FROM pg_catalog.pg_indexes AS i
+        INNER JOIN pg_catalog.pg_class AS c
+            ON c.relname = i.indexname AND c.relnamespace = 'metrics'::regnamespace
+        INNER JOIN pg_catalog.pg_index AS x ON x.indexrelid = c.oid
+        WHERE
+            i.schemaname = 'metrics'
+            AND i.tablename IN ('lead_state', 'lead_segment_state')
+            AND NOT x.indisprimary;
+        FOR v_index IN
+            SELECT i.indexname
+            FROM pg_catalog.pg_indexes AS i
+            INNER JOIN pg_catalog.pg_class AS c
+                ON c.relname = i.indexname AND c.relnamespace = 'metrics'::regnamespace
+            INNER JOIN pg_catalog.pg_index AS x ON x.indexrelid = c.oid
+            WHERE
+                i.schemaname = 'metrics'
+                AND i.tablename IN ('lead_state', 'lead_segment_state')
+                AND NOT x.indisprimary
+        LOOP
+            EXECUTE format('DROP INDEX metrics.%I', v_index);
+        END LOOP;
         INSERT INTO metrics.lead_state (lead_id, lead_source, created_date, qualified_date)
         SELECT q.lead_id, q.lead_source, q.created_date, q.qualified_date
         FROM metrics.lead_qualification(NULL, v_tz, v_qualified) AS q;
@@ -114,6 +141,10 @@ BEGIN
             s.created_date
         FROM crm_remote.lead_status_segments AS s
         WHERE s.to_date IS NULL OR s.to_date > s.from_date;
+        FOREACH v_index IN ARRAY v_index_defs
+        LOOP
+            EXECUTE v_index;
+        END LOOP;
         ANALYZE metrics.lead_state;
         ANALYZE metrics.lead_segment_state;
 
