@@ -6,6 +6,7 @@ side by side and a ``register(sub)`` that adds them (``revops.cli`` only assembl
 - :mod:`compute`: ``run``, ``backfill`` (metric days through the SQL entry points);
 - :mod:`report`: ``status``/``freshness``, ``check`` (read-only reports);
 - :mod:`showcase`: ``demo``, ``bench`` (the whole pipeline on generated data);
+- :mod:`bi`: ``bi install | init | serve | bundle`` (Superset dashboards, :mod:`revops.bi`);
 - ``ingest`` lives with its pipeline, in :mod:`revops.ingest.cli`.
 
 Shared argument types (bounded numbers, dates) are in :mod:`args`; small helpers in
