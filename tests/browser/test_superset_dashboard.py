@@ -1,0 +1,228 @@
+"""The Superset dashboard, end to end in a real browser (``invoke test-bi``; needs
+``invoke bi-install`` and Debian's chromium).
+
+A throwaway PostgreSQL (the ``pg_env`` fixture) gets a synthetic CRM (``revops generate
+--scale 0.02``) and its metrics backfilled up to five days ago: the facts are stale on purpose.
+``revops bi init`` imports bi/assets into a fresh Superset (SQLite metadata in a temporary
+REVOPS_BI_HOME) and ``revops bi serve`` serves it on a free loopback port. Then Chromium:
+
+1. the freshness tile is red while the facts are five days old;
+2. after ``revops run`` it is not red, every chart draws with no error, the New leads tile
+   shows the database's own count, and the page is saved as build/screenshots/;
+3. ``revops bi init`` with a changed chart title updates the existing chart (the import
+   overwrites), which is what re-running init after an asset change relies on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pgtest import cli, owner_connection, role_connection
+from revops import bi, config
+
+pytestmark = pytest.mark.browser
+
+CHARTS = 10  # charts on the dashboard (bi/assets/dashboards/revops_metrics.yaml)
+FRESHNESS_TILE = "Freshness: days past the limit"
+RED = "rgb(224, 67, 85)"  # #E04355, the tile's rule for "> 0"
+SCREENSHOT = "superset-dashboard.png"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"superset exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"superset did not answer in 90 s:\n{log.read_text()[-3000:]}")
+
+
+def run_cli(env: dict[str, str], *args: str) -> None:
+    done = cli(env, *args)
+    assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-4000:])
+
+
+@pytest.fixture(scope="module")
+def bi_env(pg_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """pg_env plus the installed BI virtualenv and a fresh Superset state directory; CRM
+    generated and the facts backfilled up to five days ago."""
+    venv = bi.venv_dir(os.environ)
+    if not (venv / "bin" / "superset").exists():
+        pytest.fail(f"no Superset virtualenv at {venv}: run `invoke bi-install` first")
+    env = {
+        **pg_env,
+        "REVOPS_BI_VENV": str(venv),
+        "REVOPS_BI_HOME": str(tmp_path_factory.mktemp("superset")),
+    }
+    run_cli(env, "generate", "--scale", "0.02", "--seed", "42")
+    with owner_connection(env) as owner:
+        (today,) = owner.execute("SELECT metrics.business_today()").fetchone() or (None,)
+    assert isinstance(today, dt.date)
+    first, stale_end = today - dt.timedelta(days=731), today - dt.timedelta(days=5)
+    run_cli(env, "backfill", "--from", first.isoformat(), "--to", stale_end.isoformat())
+    return env
+
+
+@pytest.fixture(scope="module")
+def superset(bi_env: dict[str, str], screenshot_dir: Path) -> Iterator[str]:
+    """`revops bi init`, then `revops bi serve` on a free port; yields the base URL."""
+    started = time.monotonic()
+    run_cli(bi_env, "bi", "init")
+    port = free_port()
+    log = screenshot_dir.parent / "superset-serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "revops.cli", "bi", "serve", "--port", str(port)],
+            env=bi_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, server, log)
+        print(f"superset init + start: {time.monotonic() - started:.1f}s", file=sys.stderr)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def log_in(page: Any, url: str, env: dict[str, str]) -> None:
+    page.goto(f"{url}/login/")
+    page.fill("[data-test=username-input]", bi.ADMIN_USER)
+    page.fill("[data-test=password-input]", bi.admin_password(env))
+    page.click("[data-test=login-button]")
+    page.wait_for_url(re.compile(r".*/superset/welcome/"), timeout=30_000)
+
+
+def open_dashboard(page: Any, url: str) -> list[dict[str, Any]]:
+    """Open the dashboard and wait until every chart has drawn; returns the chart-data
+    responses (status and URL) the page received."""
+    responses: list[dict[str, Any]] = []
+    page.on(
+        "response",
+        lambda r: (
+            responses.append({"status": r.status, "url": r.url})
+            if "/api/v1/chart/data" in r.url
+            else None
+        ),
+    )
+    page.goto(f"{url}{bi.DASHBOARD_PATH}")
+    page.wait_for_function(
+        """n => {
+            const charts = document.querySelectorAll('[data-test="chart-grid-component"]');
+            if (charts.length !== n) return false;
+            return [...charts].every(c =>
+                !c.querySelector('[data-test="loading-indicator"], .loading') &&
+                c.querySelector('canvas, svg, table, .header-line, [role="alert"]'));
+        }""",
+        arg=CHARTS,
+        timeout=90_000,
+    )
+    page.wait_for_load_state("networkidle")
+    return responses
+
+
+def chart_errors(page: Any) -> list[str]:
+    return page.locator(
+        '[data-test="chart-grid-component"] [role="alert"],'
+        ' [data-test="chart-grid-component"] .ant-alert-error'
+    ).all_inner_texts()
+
+
+def tile(page: Any, title: str) -> Any:
+    holder = page.locator('[data-test="chart-grid-component"]').filter(has_text=title)
+    return holder.locator(".header-line")
+
+
+def test_freshness_tile_is_red_when_stale(
+    browser_page: Any, superset: str, bi_env: dict[str, str]
+) -> None:
+    log_in(browser_page, superset, bi_env)
+    open_dashboard(browser_page, superset)
+    with role_connection(bi_env, "revops_bi", config.metrics_db_name(bi_env)) as conn:
+        row = conn.execute(
+            "SELECT lag_days - max_lag_days, is_stale FROM metrics.bi_pipeline_freshness"
+            " WHERE table_name = 'run_log'"
+        ).fetchone()
+    assert row is not None and row[1] is True, row  # five days behind, limit 2
+    number = tile(browser_page, FRESHNESS_TILE)
+    assert number.inner_text() == str(row[0])
+    assert number.evaluate("e => getComputedStyle(e).color") == RED
+
+
+def test_dashboard_draws_with_the_seeded_numbers(
+    browser_page: Any, superset: str, bi_env: dict[str, str], screenshot_dir: Path
+) -> None:
+    run_cli(bi_env, "run")  # the four missing days: the facts are fresh again
+    log_in(browser_page, superset, bi_env)
+    responses = open_dashboard(browser_page, superset)
+    assert chart_errors(browser_page) == []
+    failed = [r for r in responses if r["status"] != 200]
+    assert failed == [], failed
+    assert len(responses) >= CHARTS, responses
+    with role_connection(bi_env, "revops_bi", config.metrics_db_name(bi_env)) as conn:
+        (new_leads,) = conn.execute(
+            "SELECT sum(new_leads) FROM metrics.daily_lead_funnel"
+        ).fetchone() or (None,)
+        (past_limit,) = conn.execute(
+            "SELECT lag_days - max_lag_days FROM metrics.bi_pipeline_freshness"
+            " WHERE table_name = 'run_log'"
+        ).fetchone() or (None,)
+    assert new_leads and new_leads > 1000
+    assert tile(browser_page, "New leads").inner_text() == f"{new_leads:,}"
+    freshness = tile(browser_page, FRESHNESS_TILE)
+    assert past_limit is not None and past_limit <= 0
+    assert freshness.inner_text() == str(past_limit)
+    assert freshness.evaluate("e => getComputedStyle(e).color") != RED
+    assert all("127.0.0.1" not in u for u in browser_page.blocked_urls)
+    browser_page.screenshot(path=str(screenshot_dir / SCREENSHOT), full_page=True)
+
+
+def test_init_again_updates_changed_charts(
+    browser_page: Any, superset: str, bi_env: dict[str, str], tmp_path: Path
+) -> None:
+    changed = tmp_path / "assets"
+    shutil.copytree(bi.assets_dir(), changed)
+    chart_file = changed / "charts" / "rep_activity.yaml"
+    chart_file.write_text(
+        chart_file.read_text().replace("slice_name: Rep activity", "slice_name: Rep activity v2")
+    )
+    bi.init(bi_env, progress=lambda _m: None, source=changed)
+    log_in(browser_page, superset, bi_env)
+    query = "(filters:!((col:slice_name,opr:ct,value:'Rep activity')))"
+    response = browser_page.request.get(f"{superset}/api/v1/chart/?q={query}")
+    assert response.status == 200
+    names = sorted(r["slice_name"] for r in json.loads(response.text())["result"])
+    assert names == ["Rep activity v2"]  # the same chart (by uuid), renamed; no copy
+    bi.init(bi_env, progress=lambda _m: None)  # back to the repository's assets
