@@ -184,7 +184,11 @@ def bi_database(env: Mapping[str, str] | None = None, *, with_password: bool = T
     home = config.revops_home(env)
     dbname = config.metrics_db_name(env)
     sslmode = env.get("REVOPS_BI_DB_SSLMODE", "")
-    external = config.uses_external_server(env) or bool(env.get("REVOPS_DB_SECRET_ID"))
+    external = (
+        config.uses_external_server(env)
+        or bool(env.get("REVOPS_DB_SECRET_ID"))
+        or bool(env.get("REVOPS_BI_DB_HOST"))
+    )
     if not external:
         target = config.role_target("revops_bi", env)
         password = target.params["password"] if with_password else ""

@@ -246,6 +246,15 @@ def test_external_server_needs_the_bi_password(tmp_path: Path) -> None:
     got = bi.bi_database({**env, "REVOPS_BI_PASSWORD": "s3cret", "PGPORT": "6432"})
     assert (got.host, got.port, got.password) == ("db.internal", 6432, "s3cret")
     assert bi.bi_database(env, with_password=False).password == ""
+    # through an SSM port forward: only the BI variables, no PG* ones
+    forwarded = {
+        "REVOPS_HOME": str(tmp_path),
+        "REVOPS_BI_DB_HOST": "127.0.0.1",
+        "REVOPS_BI_DB_PORT": "15432",
+        "REVOPS_BI_PASSWORD": "s3cret",
+    }
+    got = bi.bi_database(forwarded)
+    assert (got.host, got.port, got.password) == ("127.0.0.1", 15432, "s3cret")
 
 
 # -- bi/superset_config.py ----------------------------------------------------------------
