@@ -9,7 +9,9 @@ REVOPS_BI_HOME) and ``revops bi serve`` serves it on a free loopback port. Then 
 1. the freshness tile is red while the facts are five days old;
 2. after ``revops run`` it is not red, every chart draws with no error, the New leads tile
    shows the database's own count, and the page is saved as build/screenshots/;
-3. ``revops bi init`` with a changed chart title updates the existing chart (the import
+3. the Rep and Lead source filters (set through the URL, as a shared link does) reach the
+   charts in their scope and no other: Revenue won and New leads against the database;
+4. ``revops bi init`` with a changed chart title updates the existing chart (the import
    overwrites), which is what re-running init after an asset change relies on.
 """
 
@@ -24,12 +26,15 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from pgtest import cli, owner_connection, role_connection
 from revops import bi, config
@@ -125,9 +130,9 @@ def log_in(page: Any, url: str, env: dict[str, str]) -> None:
     page.wait_for_url(re.compile(r".*/superset/welcome/"), timeout=30_000)
 
 
-def open_dashboard(page: Any, url: str) -> list[dict[str, Any]]:
-    """Open the dashboard and wait until every chart has drawn; returns the chart-data
-    responses (status and URL) the page received."""
+def open_dashboard(page: Any, url: str | None) -> list[dict[str, Any]]:
+    """Open the dashboard (url None: the page is on it already) and wait until every chart has
+    drawn; returns the chart-data responses (status and URL) the page received."""
     responses: list[dict[str, Any]] = []
     page.on(
         "response",
@@ -137,7 +142,8 @@ def open_dashboard(page: Any, url: str) -> list[dict[str, Any]]:
             else None
         ),
     )
-    page.goto(f"{url}{bi.DASHBOARD_PATH}")
+    if url is not None:
+        page.goto(f"{url}{bi.DASHBOARD_PATH}")
     page.wait_for_function(
         """n => {
             const charts = document.querySelectorAll('[data-test="chart-grid-component"]');
@@ -207,6 +213,54 @@ def test_dashboard_draws_with_the_seeded_numbers(
     assert freshness.evaluate("e => getComputedStyle(e).color") != RED
     assert all("127.0.0.1" not in u for u in browser_page.blocked_urls)
     browser_page.screenshot(path=str(screenshot_dir / SCREENSHOT), full_page=True)
+
+
+def filtered_url(url: str, filter_id: str, column: str, value: str) -> str:
+    """The dashboard with one native filter set, as Superset reads it from the URL (rison)."""
+    quoted = "'" + value.replace("!", "!!").replace("'", "!'") + "'"
+    state = (
+        f"({filter_id}:(extraFormData:(filters:!((col:{column},op:IN,val:!({quoted})))),"
+        f"filterState:(value:!({quoted})),id:{filter_id},ownState:()))"
+    )
+    return f"{url}{bi.DASHBOARD_PATH}?native_filters={urllib.parse.quote(state, safe='(),:!')}"
+
+
+def test_rep_and_lead_source_filters_reach_their_charts(
+    browser_page: Any, superset: str, bi_env: dict[str, str]
+) -> None:
+    with role_connection(bi_env, "revops_bi", config.metrics_db_name(bi_env)) as conn:
+        rep, revenue = conn.execute(
+            "SELECT rep_name, sum(revenue_won) FROM metrics.rep_daily_pipeline"
+            " GROUP BY rep_name ORDER BY 2 DESC LIMIT 1"
+        ).fetchone() or (None, None)
+        (all_revenue,) = conn.execute(
+            "SELECT sum(revenue_won) FROM metrics.rep_daily_pipeline"
+        ).fetchone() or (None,)
+        source, leads = conn.execute(
+            "SELECT lead_source, sum(new_leads) FROM metrics.daily_lead_funnel"
+            " GROUP BY lead_source ORDER BY 2 DESC LIMIT 1"
+        ).fetchone() or (None, None)
+        (all_leads,) = conn.execute(
+            "SELECT sum(new_leads) FROM metrics.daily_lead_funnel"
+        ).fetchone() or (None,)
+    assert revenue and all_revenue and revenue < all_revenue
+    assert leads and all_leads and leads < all_leads
+
+    def whole(amount: Any) -> str:  # d3 ",.0f"
+        return f"{Decimal(amount).quantize(Decimal(1), ROUND_HALF_UP):,}"
+
+    log_in(browser_page, superset, bi_env)
+    browser_page.goto(filtered_url(superset, "NATIVE_FILTER-rep", "rep_name", rep))
+    open_dashboard(browser_page, None)
+    assert chart_errors(browser_page) == []
+    expect(tile(browser_page, "Revenue won")).to_have_text(whole(revenue), timeout=30_000)
+    # New leads is out of the Rep filter's scope
+    expect(tile(browser_page, "New leads")).to_have_text(f"{all_leads:,}", timeout=30_000)
+    browser_page.goto(filtered_url(superset, "NATIVE_FILTER-lead-source", "lead_source", source))
+    open_dashboard(browser_page, None)
+    assert chart_errors(browser_page) == []
+    expect(tile(browser_page, "New leads")).to_have_text(f"{leads:,}", timeout=30_000)
+    expect(tile(browser_page, "Revenue won")).to_have_text(whole(all_revenue), timeout=30_000)
 
 
 def test_init_again_updates_changed_charts(
