@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
-def _app():  # type: ignore[no-untyped-def]
+def _app() -> Any:
     from superset.app import create_app
 
     return create_app()

@@ -6,6 +6,7 @@ A throwaway PostgreSQL (the ``pg_env`` fixture) gets a synthetic CRM (``revops g
 ``revops bi init`` imports bi/assets into a fresh Superset (SQLite metadata in a temporary
 REVOPS_BI_HOME) and ``revops bi serve`` serves it on a free loopback port. Then Chromium:
 
+0. revops_bi's password is in no file, argument or environment Superset keeps;
 1. the freshness tile is red while the facts are five days old;
 2. after ``revops run`` it is not red, every chart draws with no error, the New leads tile
    shows the database's own count, and the page is saved as build/screenshots/;
@@ -25,6 +26,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -45,6 +47,7 @@ CHARTS = 10  # charts on the dashboard (bi/assets/dashboards/revops_metrics.yaml
 FRESHNESS_TILE = "Freshness: days past the limit"
 RED = "rgb(224, 67, 85)"  # #E04355, the tile's rule for "> 0"
 SCREENSHOT = "superset-dashboard.png"
+SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of `revops bi serve` (gunicorn's master)
 
 
 def free_port() -> int:
@@ -109,6 +112,7 @@ def superset(bi_env: dict[str, str], screenshot_dir: Path) -> Iterator[str]:
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[url] = server.pid
     try:
         wait_for_health(url, server, log)
         print(f"superset init + start: {time.monotonic() - started:.1f}s", file=sys.stderr)
@@ -169,6 +173,23 @@ def chart_errors(page: Any) -> list[str]:
 def tile(page: Any, title: str) -> Any:
     holder = page.locator('[data-test="chart-grid-component"]').filter(has_text=title)
     return holder.locator(".header-line")
+
+
+def test_the_password_is_nowhere_in_plain_text(superset: str, bi_env: dict[str, str]) -> None:
+    """After init: revops_bi's password is in no file of Superset's state (the metadata
+    database keeps it encrypted with the secret key), no bundle directory is left, and the
+    server's arguments and environment do not hold it."""
+    password = bi.bi_database(bi_env).password.encode()
+    assert len(password) >= 20
+    state = Path(bi_env["REVOPS_BI_HOME"])
+    files = [p for p in state.rglob("*") if p.is_file()]
+    assert any(p.name == "superset.db" for p in files)
+    assert [p for p in files if password in p.read_bytes()] == []
+    assert list(Path(tempfile.gettempdir()).glob("revops-bi-bundle-*")) == []
+    pid = SERVER_PIDS[superset]
+    for name in ("cmdline", "environ"):
+        assert password not in Path(f"/proc/{pid}/{name}").read_bytes(), name
+    assert b"127.0.0.1:" in Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 def test_freshness_tile_is_red_when_stale(
@@ -279,4 +300,3 @@ def test_init_again_updates_changed_charts(
     assert response.status == 200
     names = sorted(r["slice_name"] for r in json.loads(response.text())["result"])
     assert names == ["Rep activity v2"]  # the same chart (by uuid), renamed; no copy
-    bi.init(bi_env, progress=lambda _m: None)  # back to the repository's assets
