@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -122,7 +123,7 @@ def superset(bi_env: dict[str, str], screenshot_dir: Path) -> Iterator[str]:
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)  # the session it leads: gunicorn's workers
             server.wait()
 
 
