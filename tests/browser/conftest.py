@@ -13,7 +13,8 @@
   on the page object). Console errors are kept in ``page.console_errors``. The context is
   closed after the test.
 - ``screenshot_dir``: ``build/screenshots/`` at the repository root (created; gitignored; CI
-  keeps it as an artifact).
+  keeps it as an artifact). A test that fails with ``browser_page`` leaves
+  ``FAILED-<test name>.png`` there, the page as it was.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+CALL_FAILED = pytest.StashKey[bool]()  # the test's own call failed (not setup or teardown)
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +58,16 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+
+
 @pytest.fixture
-def browser_page(chromium: Any) -> Iterator[Any]:
+def browser_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = chromium.new_context(bypass_csp=True, viewport={"width": 1600, "height": 1000})
     page = context.new_page()
     page.blocked_urls = []
@@ -82,6 +92,11 @@ def browser_page(chromium: Any) -> Iterator[Any]:
     )
     try:
         yield page
+        if request.node.stash.get(CALL_FAILED, False):
+            name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in request.node.name)
+            shots = ROOT / "build" / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"FAILED-{name}.png"), full_page=True)
     finally:
         context.close()
 

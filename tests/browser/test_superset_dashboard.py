@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from pgtest import cli, owner_connection, role_connection
@@ -128,11 +129,28 @@ def superset(bi_env: dict[str, str], screenshot_dir: Path) -> Iterator[str]:
 
 
 def log_in(page: Any, url: str, env: dict[str, str]) -> None:
-    page.goto(f"{url}/login/")
-    page.fill("[data-test=username-input]", bi.ADMIN_USER)
-    page.fill("[data-test=password-input]", bi.admin_password(env))
-    page.click("[data-test=login-button]")
-    page.wait_for_url(re.compile(r".*/superset/welcome/"), timeout=30_000)
+    """Sign in through the login form. The form is a React page that may render again after
+    it first shows (wiping what was typed), so type, let it settle, check what the fields hold
+    before signing in, and try again when the sign-in did not leave the login page."""
+    user, password = bi.ADMIN_USER, bi.admin_password(env)
+    fields = {"[data-test=username-input]": user, "[data-test=password-input]": password}
+    for attempt in range(1, 4):
+        page.goto(f"{url}/login/")
+        page.wait_for_selector("[data-test=login-button]")
+        for _ in range(20):
+            for selector, value in fields.items():
+                if page.input_value(selector) != value:
+                    page.fill(selector, value)
+            page.wait_for_timeout(250)
+            if all(page.input_value(sel) == value for sel, value in fields.items()):
+                break
+        page.click("[data-test=login-button]")
+        try:
+            page.wait_for_url(re.compile(r".*/superset/welcome/"), timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 3:
+                raise
 
 
 def open_dashboard(page: Any, url: str | None) -> list[dict[str, Any]]:
@@ -275,14 +293,14 @@ def test_rep_and_lead_source_filters_reach_their_charts(
     browser_page.goto(filtered_url(superset, "NATIVE_FILTER-rep", "rep_name", rep))
     open_dashboard(browser_page, None)
     assert chart_errors(browser_page) == []
-    expect(tile(browser_page, "Revenue won")).to_have_text(whole(revenue), timeout=30_000)
+    expect(tile(browser_page, "Revenue won")).to_have_text(whole(revenue), timeout=60_000)
     # New leads is out of the Rep filter's scope
-    expect(tile(browser_page, "New leads")).to_have_text(f"{all_leads:,}", timeout=30_000)
+    expect(tile(browser_page, "New leads")).to_have_text(f"{all_leads:,}", timeout=60_000)
     browser_page.goto(filtered_url(superset, "NATIVE_FILTER-lead-source", "lead_source", source))
     open_dashboard(browser_page, None)
     assert chart_errors(browser_page) == []
-    expect(tile(browser_page, "New leads")).to_have_text(f"{leads:,}", timeout=30_000)
-    expect(tile(browser_page, "Revenue won")).to_have_text(whole(all_revenue), timeout=30_000)
+    expect(tile(browser_page, "New leads")).to_have_text(f"{leads:,}", timeout=60_000)
+    expect(tile(browser_page, "Revenue won")).to_have_text(whole(all_revenue), timeout=60_000)
 
 
 def test_init_again_updates_changed_charts(
