@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from playwright.sync_api import expect
 
 from pgtest import cli, owner_connection, role_connection
 from revops import bi, config
+from revops.embedded import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -50,12 +50,6 @@ FRESHNESS_TILE = "Freshness: days past the limit"
 RED = "rgb(224, 67, 85)"  # #E04355, the tile's rule for "> 0"
 SCREENSHOT = "superset-dashboard.png"
 SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of `revops bi serve` (gunicorn's master)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
