@@ -190,3 +190,35 @@ def test(c: Context, quick: bool = False, pg_bin: str = "") -> None:
         print(f"NOTE: {message}; the database suite ran on PostgreSQL 18 only", file=sys.stderr)
         return
     c.run(f"{pytest} tests/db --pg-bin {second}", pty=False)
+
+
+@task(name="bi-install")
+def bi_install(c: Context) -> None:
+    """Create Superset's own virtualenv (.revops/bi/venv; REVOPS_BI_VENV moves it) and install
+    Apache Superset pinned by bi/constraints.txt."""
+    _revops("bi", "install")
+
+
+@task(name="bi-init")
+def bi_init(c: Context) -> None:
+    """Migrate Superset's metadata, create the admin, import bi/assets (again after a change)."""
+    _revops("bi", "init")
+
+
+@task(name="bi-serve", help={"port": "port on 127.0.0.1 (default 8088)"})
+def bi_serve(c: Context, port: int = 8088) -> None:
+    """Serve Superset on 127.0.0.1 (foreground; Ctrl-C stops it)."""
+    _revops("bi", "serve", "--port", str(port))
+
+
+@task(name="bi-bundle", help={"out": "ZIP to write (default revops_bi_assets.zip)"})
+def bi_bundle(c: Context, out: str = "revops_bi_assets.zip") -> None:
+    """Write bi/assets as a ZIP for Superset's import dialog (no password inside)."""
+    _revops("bi", "bundle", "--out", out)
+
+
+@task(name="test-bi")
+def test_bi(c: Context) -> None:
+    """The browser suite (tests/browser): Debian's chromium against Superset (needs
+    `invoke bi-install`) and the other served pages."""
+    c.run(f"{PY} -m pytest tests/browser", pty=False)

@@ -102,3 +102,13 @@ def ingest_conn(pg_env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
             yield connection
         finally:
             reset_crm(connection)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/browser (real Chromium, the BI virtualenv) runs only when named: `invoke test-bi`
+    runs `pytest tests/browser`; `pytest tests` (`invoke test`) leaves it out."""
+    browser = Path(__file__).resolve().parent / "browser"
+    if collection_path.resolve() != browser:
+        return None
+    named = [Path(str(arg).split("::")[0]).resolve() for arg in config.args]
+    return not any(arg == browser or browser in arg.parents for arg in named)

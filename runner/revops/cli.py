@@ -13,14 +13,14 @@ import sys
 from collections.abc import Sequence
 
 from revops import __version__
-from revops.commands import compute, digest, generate, report, server, showcase
+from revops.commands import bi, compute, digest, generate, report, server, showcase
 from revops.exitcodes import exit_code_for
 from revops.ingest import cli as ingest_cli
 
 log = logging.getLogger("revops")
 
 # Registration order is the order of `revops --help`.
-COMMAND_GROUPS = (server, generate, compute, report, digest, showcase, ingest_cli)
+COMMAND_GROUPS = (server, generate, compute, report, digest, showcase, ingest_cli, bi)
 
 
 def build_parser() -> argparse.ArgumentParser:

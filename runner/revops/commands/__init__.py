@@ -7,6 +7,7 @@ side by side and a ``register(sub)`` that adds them (``revops.cli`` only assembl
 - :mod:`report`: ``status``/``freshness``, ``check`` (read-only reports);
 - :mod:`digest`: ``report`` (the daily digest page, read as ``revops_bi``);
 - :mod:`showcase`: ``demo``, ``bench`` (the whole pipeline on generated data);
+- :mod:`bi`: ``bi install | init | serve | bundle`` (Superset dashboards, :mod:`revops.bi`);
 - ``ingest`` lives with its pipeline, in :mod:`revops.ingest.cli`.
 
 Shared argument types (bounded numbers, dates) are in :mod:`args`; small helpers in
