@@ -50,6 +50,7 @@ DECLARE
     v_rows bigint;
     v_island record;
     v_index_defs text [];
+    v_index_names text [];
     v_index text;
 BEGIN
     IF
@@ -105,8 +106,10 @@ BEGIN
         TRUNCATE metrics.lead_state, metrics.lead_segment_state;
         -- a bulk load: the secondary indexes are dropped and built again after it (about a
         -- quarter of the rebuild), from their own definitions
-        SELECT coalesce(array_agg(i.indexdef ORDER BY i.indexname), ARRAY[]::text [])
-        INTO v_index_defs
+        SELECT
+            coalesce(array_agg(i.indexdef ORDER BY i.indexname), ARRAY[]::text []),
+            coalesce(array_agg(i.indexname::text ORDER BY i.indexname), ARRAY[]::text [])
+        INTO v_index_defs, v_index_names
         FROM pg_catalog.pg_indexes AS i
         INNER JOIN pg_catalog.pg_class AS c
             ON c.relname = i.indexname AND c.relnamespace = 'metrics'::regnamespace
@@ -115,16 +118,7 @@ BEGIN
             i.schemaname = 'metrics'
             AND i.tablename IN ('lead_state', 'lead_segment_state')
             AND NOT x.indisprimary;
-        FOR v_index IN
-            SELECT i.indexname
-            FROM pg_catalog.pg_indexes AS i
-            INNER JOIN pg_catalog.pg_class AS c
-                ON c.relname = i.indexname AND c.relnamespace = 'metrics'::regnamespace
-            INNER JOIN pg_catalog.pg_index AS x ON x.indexrelid = c.oid
-            WHERE
-                i.schemaname = 'metrics'
-                AND i.tablename IN ('lead_state', 'lead_segment_state')
-                AND NOT x.indisprimary
+        FOREACH v_index IN ARRAY v_index_names
         LOOP
             EXECUTE format('DROP INDEX metrics.%I', v_index);
         END LOOP;
