@@ -13,7 +13,9 @@
 -- the lead state: a new day then costs its own leads, not the history.
 -- Opportunity source: its own lead_source, else that of the lead converted into it (the
 -- earliest such lead with a non-blank source), else 'Unknown' (crm.opportunity_days), counted
--- remotely on its created day in the business time zone.
+-- remotely on its created day in the business time zone (metrics.created_opportunities; the
+-- ordinary run recounts only this column on the days an opportunity change touches:
+-- metrics.refresh_funnel_opportunities).
 CREATE OR REPLACE FUNCTION metrics.refresh_daily_lead_funnel(
     p_metric_date date,
     p_to_date date DEFAULT NULL
@@ -28,13 +30,12 @@ AS $$
 DECLARE
     v_from date := p_metric_date;
     v_to date := coalesce(p_to_date, p_metric_date);
-    v_start timestamptz;
-    v_end timestamptz;
+    v_tz text;
     v_base_from_facts boolean;
     v_rows bigint;
 BEGIN
-    SELECT w.start_at, w.end_at
-    INTO v_start, v_end
+    SELECT w.business_timezone
+    INTO v_tz
     FROM metrics.begin_refresh(v_from, v_to) AS w;
     PERFORM metrics.sync_lead_state();
     v_base_from_facts := metrics.base_from_facts(v_from - 1);
@@ -73,14 +74,17 @@ BEGIN
 
     opportunities_by_day AS (
         SELECT
-            o.created_date AS metric_date,
-            o.funnel_lead_source AS lead_source,
-            count(*) AS opportunity_count
-        FROM crm_remote.opportunity_days AS o
-        WHERE
-            o.created_at >= v_start
-            AND o.created_at < v_end
-        GROUP BY 1, 2
+            o.metric_date,
+            o.group_key AS lead_source,
+            o.opportunity_count
+        FROM metrics.created_opportunities(
+            ARRAY(
+                SELECT d.metric_day::date
+                FROM generate_series(v_from, v_to, interval '1 day') AS d (metric_day)
+            ),
+            v_tz,
+            'lead_source'
+        ) AS o
     ),
 
     sources AS (

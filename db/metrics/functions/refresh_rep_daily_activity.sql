@@ -1,8 +1,10 @@
--- metrics.refresh_rep_daily_activity: deletes and recomputes metrics.rep_daily_activity for the
--- metric days p_metric_date .. p_to_date (default: the one day), set-based over the range.
+-- metrics.refresh_rep_daily_activity_days: deletes and recomputes metrics.rep_daily_activity
+-- for a set of metric days (any gaps), set-based in one pass; metrics.refresh_rep_daily_activity
+-- is the same for a range of days.
 --
 -- Grain: one row per metric_date and rep_id with at least one counted activity that day.
--- Inputs: crm_remote.activity_days, crm_remote.reps; setting business_timezone.
+-- Inputs: metrics.activity_counts (crm_remote.activity_days counted in the source),
+-- crm_remote.reps; setting business_timezone.
 -- Activity day and category come from the source view crm.activity_days (Task ->
 -- activity_date, else created day; Event -> local day of activity_at, else activity_date, else
 -- created day; categories call > email > meeting, first match wins; child events and deleted
@@ -10,33 +12,34 @@
 -- activities that day. Owner buckets: NULL owner or a queue (00G...) -> '-1'/'Unassigned'; an
 -- owner missing from crm.reps keeps its Id with rep_name 'Unknown'.
 -- Why the view: postgres_fdw ships GROUP BY on plain columns but not AT TIME ZONE, so the local
--- day is computed in the source and the per day/owner/category counts are aggregated remotely;
--- the remote filter is the OR of three ranges on indexed columns (a superset, with good row
--- estimates, so the planner ships the aggregate); days outside the range are dropped after.
-CREATE OR REPLACE FUNCTION metrics.refresh_rep_daily_activity(
-    p_metric_date date,
-    p_to_date date DEFAULT NULL
-)
+-- day is computed in the source and the per day/owner/category counts are aggregated remotely
+-- (metrics.activity_counts: the remote filter is the OR of ranges on indexed columns).
+CREATE OR REPLACE FUNCTION metrics.refresh_rep_daily_activity_days(p_days date [])
 RETURNS bigint
 LANGUAGE plpgsql
 VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
-    v_from date := p_metric_date;
-    v_to date := coalesce(p_to_date, p_metric_date);
-    v_start timestamptz;
-    v_end timestamptz;
+    v_tz text;
     v_rows bigint;
 BEGIN
-    SELECT w.start_at, w.end_at
-    INTO v_start, v_end
-    FROM metrics.begin_refresh(v_from, v_to) AS w;
+    IF array_position(p_days, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'metric dates must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF coalesce(cardinality(p_days), 0) = 0 THEN
+        RETURN 0;
+    END IF;
+    SELECT w.business_timezone
+    INTO v_tz
+    FROM metrics.begin_refresh(
+        (SELECT min(d) FROM unnest(p_days) AS d), (SELECT max(d) FROM unnest(p_days) AS d)
+    ) AS w;
 
     DELETE FROM metrics.rep_daily_activity
-    WHERE metric_date BETWEEN v_from AND v_to;
+    WHERE metric_date = ANY(p_days);
 
     INSERT INTO metrics.rep_daily_activity (
         metric_date, rep_id, rep_name, calls, emails, meetings, total_activities
@@ -52,17 +55,8 @@ BEGIN
     ),
 
     per_owner AS MATERIALIZED (
-        SELECT
-            d.activity_day AS metric_date,
-            d.owner_id,
-            d.category,
-            count(*) AS activity_count
-        FROM crm_remote.activity_days AS d
-        WHERE
-            d.activity_date BETWEEN v_from AND v_to
-            OR (d.activity_at >= v_start AND d.activity_at < v_end)
-            OR (d.created_at >= v_start AND d.created_at < v_end)
-        GROUP BY 1, 2, 3
+        SELECT a.metric_date, a.owner_id, a.category, a.activity_count
+        FROM metrics.activity_counts(p_days, v_tz) AS a
     ),
 
     per_rep AS (
@@ -74,7 +68,6 @@ BEGIN
             coalesce(sum(o.activity_count) FILTER (WHERE o.category = 3), 0)::bigint AS meetings,
             sum(o.activity_count)::bigint AS total_activities
         FROM per_owner AS o
-        WHERE o.metric_date BETWEEN v_from AND v_to
         GROUP BY 1, 2
     )
 
@@ -92,6 +85,34 @@ BEGIN
 
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     RETURN v_rows;
+END
+$$;
+COMMENT ON FUNCTION metrics.refresh_rep_daily_activity_days(date []) IS
+'Recomputes metrics.rep_daily_activity (one row per metric_date and rep) for a set of days.';
+
+-- metrics.refresh_rep_daily_activity: the same for the metric days p_metric_date .. p_to_date
+-- (default: the one day); bad ranges raise before anything changes.
+CREATE OR REPLACE FUNCTION metrics.refresh_rep_daily_activity(
+    p_metric_date date,
+    p_to_date date DEFAULT NULL
+)
+RETURNS bigint
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+BEGIN
+    PERFORM metrics.check_date_range(p_metric_date, coalesce(p_to_date, p_metric_date));
+    RETURN metrics.refresh_rep_daily_activity_days(
+        ARRAY(
+            SELECT d.metric_day::date
+            FROM generate_series(
+                p_metric_date, coalesce(p_to_date, p_metric_date), interval '1 day'
+            ) AS d (metric_day)
+        )
+    );
 END
 $$;
 COMMENT ON FUNCTION metrics.refresh_rep_daily_activity(date, date) IS

@@ -1,9 +1,11 @@
--- metrics.refresh_rep_daily_pipeline: deletes and recomputes metrics.rep_daily_pipeline for the
--- metric days p_metric_date .. p_to_date (default: the one day), set-based over the range.
+-- metrics.refresh_rep_daily_pipeline_days: deletes and recomputes metrics.rep_daily_pipeline
+-- for a set of metric days (any gaps), set-based in one pass; metrics.refresh_rep_daily_pipeline
+-- is the same for a range of days.
 --
 -- Grain: one row per metric_date and rep_id with any non-zero measure that day.
--- Inputs: crm_remote.opportunity_days (created day in the business time zone, computed in the
--- source), crm_remote.opportunities, crm_remote.reps; setting business_timezone.
+-- Inputs: metrics.created_opportunities (created day in the business time zone, computed and
+-- aggregated in the source), crm_remote.opportunities, crm_remote.reps; setting
+-- business_timezone.
 -- Created: opportunities whose created_at falls on the local day; their amounts summed with
 -- NULL as 0. Won: is_won, or when is_won is NULL, the stage name reduced to its letters and
 -- lowercased equals 'closedwon' ('Closed Won', 'Closed/Won'); counted on close_date (a DATE,
@@ -12,30 +14,32 @@
 -- Why aggregate by raw owner_id first: the remote side can group by plain columns (sum() skips
 -- NULL amounts; an all-NULL sum becomes 0 here); queue owners are folded into '-1' afterwards
 -- by a second, small GROUP BY.
-CREATE OR REPLACE FUNCTION metrics.refresh_rep_daily_pipeline(
-    p_metric_date date,
-    p_to_date date DEFAULT NULL
-)
+CREATE OR REPLACE FUNCTION metrics.refresh_rep_daily_pipeline_days(p_days date [])
 RETURNS bigint
 LANGUAGE plpgsql
 VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
-    v_from date := p_metric_date;
-    v_to date := coalesce(p_to_date, p_metric_date);
-    v_start timestamptz;
-    v_end timestamptz;
+    v_tz text;
     v_rows bigint;
 BEGIN
-    SELECT w.start_at, w.end_at
-    INTO v_start, v_end
-    FROM metrics.begin_refresh(v_from, v_to) AS w;
+    IF array_position(p_days, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'metric dates must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF coalesce(cardinality(p_days), 0) = 0 THEN
+        RETURN 0;
+    END IF;
+    SELECT w.business_timezone
+    INTO v_tz
+    FROM metrics.begin_refresh(
+        (SELECT min(d) FROM unnest(p_days) AS d), (SELECT max(d) FROM unnest(p_days) AS d)
+    ) AS w;
 
     DELETE FROM metrics.rep_daily_pipeline
-    WHERE metric_date BETWEEN v_from AND v_to;
+    WHERE metric_date = ANY(p_days);
 
     INSERT INTO metrics.rep_daily_pipeline (
         metric_date, rep_id, rep_name, opportunities_created, pipeline_amount_created,
@@ -53,15 +57,11 @@ BEGIN
 
     created AS (
         SELECT
-            o.created_date AS metric_date,
-            o.owner_id,
-            count(*) AS opportunities_created,
-            sum(o.amount) AS pipeline_amount_created
-        FROM crm_remote.opportunity_days AS o
-        WHERE
-            o.created_at >= v_start
-            AND o.created_at < v_end
-        GROUP BY 1, 2
+            c.metric_date,
+            c.group_key AS owner_id,
+            c.opportunity_count AS opportunities_created,
+            c.amount AS pipeline_amount_created
+        FROM metrics.created_opportunities(p_days, v_tz, 'owner') AS c
     ),
 
     won AS (
@@ -73,7 +73,7 @@ BEGIN
         FROM crm_remote.opportunities AS o
         WHERE
             NOT o.is_deleted
-            AND o.close_date BETWEEN v_from AND v_to
+            AND o.close_date = ANY(p_days)
             AND (
                 o.is_won
                 OR (
@@ -83,7 +83,6 @@ BEGIN
             )
         GROUP BY 1, 2
     ),
-
     measures AS (
         SELECT
             c.metric_date,
@@ -135,6 +134,34 @@ BEGIN
 
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     RETURN v_rows;
+END
+$$;
+COMMENT ON FUNCTION metrics.refresh_rep_daily_pipeline_days(date []) IS
+'Recomputes metrics.rep_daily_pipeline (one row per metric_date and rep) for a set of days.';
+
+-- metrics.refresh_rep_daily_pipeline: the same for the metric days p_metric_date .. p_to_date
+-- (default: the one day); bad ranges raise before anything changes.
+CREATE OR REPLACE FUNCTION metrics.refresh_rep_daily_pipeline(
+    p_metric_date date,
+    p_to_date date DEFAULT NULL
+)
+RETURNS bigint
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+BEGIN
+    PERFORM metrics.check_date_range(p_metric_date, coalesce(p_to_date, p_metric_date));
+    RETURN metrics.refresh_rep_daily_pipeline_days(
+        ARRAY(
+            SELECT d.metric_day::date
+            FROM generate_series(
+                p_metric_date, coalesce(p_to_date, p_metric_date), interval '1 day'
+            ) AS d (metric_day)
+        )
+    );
 END
 $$;
 COMMENT ON FUNCTION metrics.refresh_rep_daily_pipeline(date, date) IS
