@@ -9,6 +9,7 @@ that, backfills silently go back to pulling every row through the FDW: this test
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,7 +66,44 @@ def test_range_aggregates_run_remotely(generated: dict[str, str]) -> None:
     # day windows reach the source as timestamp ranges (index-friendly), never as casts
     remote = [line for lines in evidence.values() for line in lines if "Remote SQL" in line]
     assert any("created_at >= " in line for line in remote)
-    assert not any("::date" in line and "created_at" in line for line in remote)
+    assert not any(
+        re.search(r"(created_at|activity_at)\)*::date|AT TIME ZONE", line) for line in remote
+    )
+
+
+def test_a_day_set_is_one_remote_aggregate_per_table(generated: dict[str, str]) -> None:
+    """Days with gaps between them (what a day of late changes touches) are recomputed in one
+    pass per table: one aggregate query per source, with one index-friendly range per run of
+    adjacent days, not one query per day or per run."""
+    days = [END - dt.timedelta(days=n) for n in (300, 120, 119, 2)]  # three runs of days
+    with admin_connection(generated) as admin:
+        evidence = remote_sql_of(
+            admin,
+            {
+                function: (
+                    sql.SQL("SELECT {}(%s::date[])").format(sql.Identifier("metrics", function)),
+                    (days,),
+                )
+                for function in (
+                    "refresh_rep_daily_pipeline_days",
+                    "refresh_rep_daily_activity_days",
+                    "refresh_funnel_opportunities",
+                )
+            },
+        )
+    for function, source in (
+        ("refresh_rep_daily_pipeline_days", "opportunity_days"),
+        ("refresh_rep_daily_activity_days", "activity_days"),
+        ("refresh_funnel_opportunities", "opportunity_days"),
+    ):
+        lines = evidence[function]
+        aggregates = [
+            i for i, line in enumerate(lines) if line.startswith("Relations: Aggregate on")
+        ]
+        assert len(aggregates) == 1, lines
+        assert f"crm_remote.{source}" in lines[aggregates[0]]
+        remote = lines[aggregates[0] + 1]
+        assert remote.count("created_at >= ") == 3, remote
 
 
 def test_lead_facts_read_only_the_changed_leads(generated: dict[str, str]) -> None:

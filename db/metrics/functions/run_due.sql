@@ -9,12 +9,12 @@
 -- computed day a consumed opportunity or activity change touches (metrics.pending_changes),
 -- and every computed day whose settings fingerprint is not the current one. Rep renames
 -- rewrite rep_name on all their days.
--- Days are recomputed set-based, one call of the engine per run of adjacent days (runs at
--- most 8 days apart are merged: a call has a fixed cost of a few remote queries, about what
--- eight more days of a range cost); a new
--- day's lead facts start from the previous day's rows (metrics.base_from_facts), so the
--- ordinary run costs the changes it consumes, not the history. Days due for a change are
--- recomputed only in the fact tables built from the changed table.
+-- Days are recomputed set-based: the days due in every table by one call of the engine per
+-- run of adjacent days (metrics.run_metrics_range; a new day's lead facts start from the
+-- previous day's rows, metrics.base_from_facts), and the days due for a change by one pass
+-- per fact table over its own days, whatever their gaps (metrics.run_metrics_days: only the
+-- tables built from the changed table, the funnel only its opportunity count). So the
+-- ordinary run costs the changes it consumes, not the history.
 -- A failure keeps the watermark where it was (the next run consumes the same changes again),
 -- as does a skip: the lock held by another writer past lock_wait_seconds, or an ingest still
 -- loading (its files become visible one by one: a run waits for the whole invocation; with
@@ -206,47 +206,38 @@ BEGIN
             CASE WHEN v_pending.first_day > '-infinity' THEN v_pending.first_day END,
             'changed_to', v_pending.last_day
         );
+        -- the days recomputed whole (yesterday, gaps, other settings): one engine call per
+        -- run of adjacent days (runs at most 8 days apart are merged: a call has a fixed cost
+        -- of a few remote queries, about what eight more days of a range cost)
         FOR v_range IN
             WITH
             islands AS (
                 SELECT
-                    d.table_name,
                     d.metric_date,
                     CASE
-                        WHEN
-                            d.metric_date - lag(d.metric_date) OVER (
-                                PARTITION BY d.table_name ORDER BY d.metric_date
-                            ) <= 8
+                        WHEN d.metric_date - lag(d.metric_date) OVER (ORDER BY d.metric_date) <= 8
                             THEN 0
                         ELSE 1
                     END AS starts_range
                 FROM pg_temp.due_days AS d
+                WHERE d.table_name IS NULL
             ),
 
             numbered AS (
                 SELECT
-                    i.table_name,
                     i.metric_date,
-                    sum(i.starts_range) OVER (
-                        PARTITION BY i.table_name ORDER BY i.metric_date
-                    ) AS range_number
+                    sum(i.starts_range) OVER (ORDER BY i.metric_date) AS range_number
                 FROM islands AS i
             )
 
-            SELECT
-                n.table_name,
-                min(n.metric_date) AS from_date,
-                max(n.metric_date) AS to_date
+            SELECT min(n.metric_date) AS from_date, max(n.metric_date) AS to_date
             FROM numbered AS n
-            GROUP BY n.table_name, n.range_number
-            -- every table first (NULL), then the change-driven work table by table
-            ORDER BY n.table_name NULLS FIRST, 2
+            GROUP BY n.range_number
+            ORDER BY 1
         LOOP
             v_result := metrics.run_metrics_range(
                 v_range.from_date, v_range.to_date, p_trigger, p_code_version, p_host,
-                v_consumption,
-                CASE WHEN v_range.table_name IS NOT NULL THEN ARRAY[v_range.table_name] END,
-                false
+                v_consumption, NULL, false
             );
             v_results := v_results || jsonb_build_array(v_result);
             IF v_result ->> 'status' <> 'succeeded' THEN
@@ -254,6 +245,25 @@ BEGIN
                 EXIT;
             END IF;
         END LOOP;
+        -- the days a consumed change touched: each fact table once over its own days
+        IF v_status = 'succeeded' AND EXISTS (
+            SELECT FROM pg_temp.due_days AS d WHERE d.table_name IS NOT NULL
+        ) THEN
+            v_result := metrics.run_metrics_days(
+                (
+                    SELECT jsonb_object_agg(x.table_name, x.days)
+                    FROM (
+                        SELECT d.table_name, jsonb_agg(d.metric_date ORDER BY d.metric_date) AS days
+                        FROM pg_temp.due_days AS d
+                        WHERE d.table_name IS NOT NULL
+                        GROUP BY 1
+                    ) AS x
+                ),
+                p_trigger, p_code_version, p_host, v_consumption
+            );
+            v_results := v_results || jsonb_build_array(v_result);
+            v_status := v_result ->> 'status';
+        END IF;
         DROP TABLE pg_temp.due_days;
         PERFORM set_config('revops.base_from_facts', 'off', true);
         -- the rep dimension once, over the facts as they now are (renames included)

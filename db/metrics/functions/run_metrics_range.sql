@@ -3,7 +3,7 @@
 -- caller's transaction, rebuilds the rep dimension (metrics.refresh_dim_rep: so every run and
 -- backfill keeps metrics.dim_rep current, renames included; metrics.run_due, which calls this
 -- once per range, passes p_refresh_dim_rep false and rebuilds it once at the end), then writes
--- one metrics.run_log row per day.
+-- one metrics.run_log row per day (metrics.log_run_days).
 --
 -- Grain of its log: one run_log row per metric day and attempt.
 -- Inputs: the refresh_* functions; p_trigger (systemd | github | manual | backfill), the
@@ -35,30 +35,38 @@ SET jit = off
 AS $$
 DECLARE
     v_started_at timestamptz := clock_timestamp();
-    v_fingerprint text;
+    v_days jsonb;
+    v_table_days jsonb;
     v_rows jsonb;
     v_error text;
     v_sqlstate text;
     v_all boolean := p_tables IS NULL;
 BEGIN
     PERFORM metrics.check_date_range(p_from_date, p_to_date);
+    v_days := (
+        SELECT jsonb_agg(d.metric_day::date ORDER BY d.metric_day)
+        FROM generate_series(p_from_date, p_to_date, interval '1 day') AS d (metric_day)
+    );
     IF p_trigger IS NULL OR p_trigger NOT IN ('systemd', 'github', 'manual', 'backfill') THEN
         RAISE EXCEPTION 'trigger must be systemd, github, manual or backfill (got %)',
             coalesce(p_trigger, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    v_table_days := (
+        SELECT jsonb_object_agg(t.table_name, v_days)
+        FROM unnest(coalesce(p_tables, ARRAY[
+            'daily_lead_funnel', 'rep_daily_activity', 'rep_daily_pipeline', 'lead_stage_snapshot'
+        ])) AS t (table_name)
+    );
     IF NOT metrics.lock_metrics() THEN
         v_error := format(
             'another run or backfill held the metrics lock for %s s; nothing was computed',
             metrics.setting('lock_wait_seconds') #>> '{}'
         );
-        INSERT INTO metrics.run_log (
-            metric_date, status, trigger, host, started_at, finished_at, error_text, code_version
-        )
-        SELECT
-            d.metric_day::date, 'skipped', p_trigger, p_host, v_started_at, clock_timestamp(),
-            v_error, p_code_version
-        FROM generate_series(p_from_date, p_to_date, interval '1 day') AS d (metric_day);
+        PERFORM metrics.log_run_days(
+            v_table_days, 'skipped', p_trigger, p_code_version, p_host, v_started_at, NULL,
+            v_error
+        );
         RAISE WARNING 'metrics for % .. % skipped: %', p_from_date, p_to_date, v_error;
         RETURN jsonb_build_object(
             'status', 'skipped', 'from_date', p_from_date, 'to_date', p_to_date,
@@ -82,72 +90,17 @@ BEGIN
         IF p_refresh_dim_rep THEN
             v_rows := v_rows || jsonb_build_object('dim_rep', metrics.refresh_dim_rep());
         END IF;
-
-        v_fingerprint := metrics.settings_fingerprint();
-        -- one run_log row per day, and the days the facts now hold under which settings
-        WITH logged AS (
-            INSERT INTO metrics.run_log (
-                metric_date, status, trigger, host, started_at, finished_at, rows_written,
-                code_version, settings_fingerprint, changes_consumed, changed_from, changed_to
-            )
-            SELECT
-                d.metric_day::date,
-                'succeeded',
-                p_trigger,
-                p_host,
-                v_started_at,
-                clock_timestamp(),
-                -- rows per recomputed table (a change-driven call may recompute only some)
-                jsonb_strip_nulls(jsonb_build_object(
-                    'daily_lead_funnel', (
-                        SELECT count(*) FROM metrics.daily_lead_funnel AS f
-                        WHERE f.metric_date = d.metric_day::date
-                        HAVING v_rows ? 'daily_lead_funnel'
-                    ),
-                    'rep_daily_activity', (
-                        SELECT count(*) FROM metrics.rep_daily_activity AS a
-                        WHERE a.metric_date = d.metric_day::date
-                        HAVING v_rows ? 'rep_daily_activity'
-                    ),
-                    'rep_daily_pipeline', (
-                        SELECT count(*) FROM metrics.rep_daily_pipeline AS p
-                        WHERE p.metric_date = d.metric_day::date
-                        HAVING v_rows ? 'rep_daily_pipeline'
-                    ),
-                    'lead_stage_snapshot', (
-                        SELECT count(*) FROM metrics.lead_stage_snapshot AS s
-                        WHERE s.metric_date = d.metric_day::date
-                        HAVING v_rows ? 'lead_stage_snapshot'
-                    )
-                )),
-                p_code_version,
-                v_fingerprint,
-                (p_consumption ->> 'changes_consumed')::bigint,
-                (p_consumption ->> 'changed_from')::date,
-                (p_consumption ->> 'changed_to')::date
-            FROM generate_series(p_from_date, p_to_date, interval '1 day') AS d (metric_day)
-            RETURNING metric_date, finished_at, run_id
-        )
-
-        -- a day is computed once all four tables are (a partial call refreshes days that are)
-        INSERT INTO metrics.computed_days (metric_date, settings_fingerprint, computed_at, run_id)
-        SELECT l.metric_date, v_fingerprint, l.finished_at, l.run_id
-        FROM logged AS l
-        WHERE v_all
-        ON CONFLICT (metric_date) DO UPDATE
-        SET
-            settings_fingerprint = excluded.settings_fingerprint,
-            computed_at = excluded.computed_at,
-            run_id = excluded.run_id;
+        -- one run_log row per day; a day is computed once all four tables are
+        PERFORM metrics.log_run_days(
+            v_table_days, 'succeeded', p_trigger, p_code_version, p_host, v_started_at,
+            p_consumption, NULL, v_all
+        );
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_sqlstate = RETURNED_SQLSTATE;
-        INSERT INTO metrics.run_log (
-            metric_date, status, trigger, host, started_at, finished_at, error_text, code_version
-        )
-        SELECT
-            d.metric_day::date, 'failed', p_trigger, p_host, v_started_at, clock_timestamp(),
-            v_sqlstate || ': ' || v_error, p_code_version
-        FROM generate_series(p_from_date, p_to_date, interval '1 day') AS d (metric_day);
+        PERFORM metrics.log_run_days(
+            v_table_days, 'failed', p_trigger, p_code_version, p_host, v_started_at, NULL,
+            v_sqlstate || ': ' || v_error
+        );
         RAISE WARNING 'metrics for % .. % failed: % (%)', p_from_date, p_to_date, v_error, v_sqlstate;
         RETURN jsonb_build_object(
             'status', 'failed', 'from_date', p_from_date, 'to_date', p_to_date,
