@@ -213,6 +213,78 @@ def test_a_deal_won_two_months_back_reaches_the_facts(crm: dict[str, str]) -> No
     assert verify(crm)["differing"] == 0
 
 
+def funnel_row(env: dict[str, str], day: dt.date, source: str) -> tuple[Any, ...] | None:
+    with owner_connection(env) as owner:
+        row = owner.execute(
+            "SELECT total_leads_to_date, new_leads, sqls, opportunities_created"
+            " FROM metrics.daily_lead_funnel WHERE metric_date = %s AND lead_source = %s",
+            (day, source),
+        ).fetchone()
+    return None if row is None else tuple(row)
+
+
+def test_late_deals_recount_their_days_in_one_pass_per_table(crm: dict[str, str]) -> None:
+    """Deals and an activity on days months apart: each fact table is recomputed once over its
+    own days (the funnel recounts only its opportunities: its lead columns stay exact), and a
+    funnel row left with nothing goes."""
+    feb20, apr1 = dt.date(2025, 2, 20), dt.date(2025, 4, 1)
+    deal = (
+        "INSERT INTO crm.opportunities (opportunity_id, owner_id, amount, created_at,"
+        " is_won, stage_name, lead_source) VALUES (%s, 'R0', 10, %s, false, 'Open', %s)"
+    )
+    etl_execute(
+        crm,
+        [
+            (deal, ("O7", at(50), "Event")),  # Feb 20 12:00Z: the UTC day overlaps Feb 19-20
+            (deal, ("O8", at(90), "Web")),  # Apr 1 12:00Z: Mar 31 - Apr 1
+            (
+                "INSERT INTO crm.activities (activity_id, source_object, owner_id, type,"
+                " activity_date) VALUES ('A7', 'Task', 'R1', 'Call', %s)",
+                (dt.date(2025, 3, 3),),
+            ),
+        ],
+    )
+    try:
+        result = run(crm)
+        assert result["status"] == "succeeded", result
+        # the asked day recomputed whole, then one pass per table over its own days
+        assert [r["from_date"] for r in result["ranges"]] == [str(LAST), "2025-02-19"]
+        assert result["ranges"][1]["tables"] == {
+            "daily_lead_funnel": 4,
+            "rep_daily_pipeline": 4,
+            "rep_daily_activity": 1,
+        }
+        # 'Event' has no lead: its row holds the deal alone; Web keeps its two leads to date
+        # (L0 on Jan 1, L3 on Jan 10) beside its deal
+        assert funnel_row(crm, feb20, "Event") == (0, 0, 0, 1)
+        assert funnel_row(crm, apr1, "Web") == (2, 0, 0, 1)
+
+        etl_execute(
+            crm,
+            [("UPDATE crm.opportunities SET lead_source = 'Web' WHERE opportunity_id = 'O7'", ())],
+        )
+        assert run(crm)["status"] == "succeeded"
+        assert funnel_row(crm, feb20, "Event") is None
+        assert funnel_row(crm, feb20, "Web") == (2, 0, 0, 1)
+
+        etl_execute(
+            crm,
+            [("UPDATE crm.opportunities SET is_deleted = true WHERE opportunity_id = 'O7'", ())],
+        )
+        assert run(crm)["status"] == "succeeded"
+        assert funnel_row(crm, feb20, "Web") == (2, 0, 0, 0)
+        assert verify(crm)["differing"] == 0
+    finally:
+        etl_execute(
+            crm,
+            [
+                ("DELETE FROM crm.opportunities WHERE opportunity_id IN ('O7', 'O8')", ()),
+                ("DELETE FROM crm.activities WHERE activity_id = 'A7'", ()),
+            ],
+        )
+        assert run(crm)["status"] == "succeeded"
+
+
 def test_an_identical_rewrite_records_nothing(crm: dict[str, str]) -> None:
     before = change_count(crm)
     etl_execute(
