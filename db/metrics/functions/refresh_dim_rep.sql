@@ -94,21 +94,62 @@ BEGIN
         GROUP BY ff.rep_id
     ),
 
+    -- the rep_ids of the facts, one index probe each (a skip scan over (rep_id, metric_date)),
+    -- then each one's first and last day from the ends of its index range: the cost follows
+    -- the reps, not the days of history (migration 0008)
+    fact_reps AS (
+        WITH RECURSIVE
+        activity_reps AS (
+            SELECT min(a.rep_id) AS rep_id FROM metrics.rep_daily_activity AS a
+            UNION ALL
+            SELECT (
+                SELECT min(a.rep_id) FROM metrics.rep_daily_activity AS a
+                WHERE a.rep_id > r.rep_id
+            )
+            FROM activity_reps AS r
+            WHERE r.rep_id IS NOT NULL
+        ),
+
+        pipeline_reps AS (
+            SELECT min(p.rep_id) AS rep_id FROM metrics.rep_daily_pipeline AS p
+            UNION ALL
+            SELECT (
+                SELECT min(p.rep_id) FROM metrics.rep_daily_pipeline AS p
+                WHERE p.rep_id > r.rep_id
+            )
+            FROM pipeline_reps AS r
+            WHERE r.rep_id IS NOT NULL
+        )
+
+        SELECT a.rep_id FROM activity_reps AS a WHERE a.rep_id IS NOT NULL
+        UNION
+        SELECT p.rep_id FROM pipeline_reps AS p WHERE p.rep_id IS NOT NULL
+    ),
+
     fact_days AS (
         SELECT
-            x.rep_id,
-            min(x.first_date) AS first_metric_date,
-            max(x.last_date) AS last_metric_date
-        FROM (
-            SELECT a.rep_id, min(a.metric_date) AS first_date, max(a.metric_date) AS last_date
-            FROM metrics.rep_daily_activity AS a
-            GROUP BY a.rep_id
-            UNION ALL
-            SELECT p.rep_id, min(p.metric_date), max(p.metric_date)
-            FROM metrics.rep_daily_pipeline AS p
-            GROUP BY p.rep_id
-        ) AS x
-        GROUP BY x.rep_id
+            r.rep_id,
+            least(
+                (
+                    SELECT min(a.metric_date) FROM metrics.rep_daily_activity AS a
+                    WHERE a.rep_id = r.rep_id
+                ),
+                (
+                    SELECT min(p.metric_date) FROM metrics.rep_daily_pipeline AS p
+                    WHERE p.rep_id = r.rep_id
+                )
+            ) AS first_metric_date,
+            greatest(
+                (
+                    SELECT max(a.metric_date) FROM metrics.rep_daily_activity AS a
+                    WHERE a.rep_id = r.rep_id
+                ),
+                (
+                    SELECT max(p.metric_date) FROM metrics.rep_daily_pipeline AS p
+                    WHERE p.rep_id = r.rep_id
+                )
+            ) AS last_metric_date
+        FROM fact_reps AS r
     ),
 
     fresh AS MATERIALIZED (
