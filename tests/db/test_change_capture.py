@@ -238,8 +238,10 @@ def test_late_deals_recount_their_days_in_one_pass_per_table(crm: dict[str, str]
             (deal, ("O7", at(50), "Event")),  # Feb 20 12:00Z: the UTC day overlaps Feb 19-20
             (deal, ("O8", at(90), "Web")),  # Apr 1 12:00Z: Mar 31 - Apr 1
             (
-                "INSERT INTO crm.activities (activity_id, source_object, owner_id, type,"
-                " activity_date) VALUES ('A7', 'Task', 'R1', 'Call', %s)",
+                (
+                    "INSERT INTO crm.activities (activity_id, source_object, owner_id, type,"
+                    " activity_date) VALUES ('A7', 'Task', 'R1', 'Call', %s)"
+                ),
                 (dt.date(2025, 3, 3),),
             ),
         ],
