@@ -38,7 +38,6 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
-    v_tz text;
     v_fingerprint text := metrics.settings_fingerprint();
     v_qualified text [] := metrics.qualified_statuses();
     v_sync metrics.lead_state_sync;
@@ -67,7 +66,9 @@ BEGIN
     END IF;
     -- the refresh functions called below must not sync again
     PERFORM set_config('revops.lead_state_synced', txid_current()::text, true);
-    v_tz := metrics.source_timezone();
+    -- the lead state's days are the source's (crm.lead_status_segments): its zone must be
+    -- the business time zone
+    PERFORM metrics.source_timezone();
 
     SELECT * INTO v_sync FROM metrics.lead_state_sync FOR UPDATE;
     SELECT h.xmin_horizon, h.pruned_through_xact
@@ -127,7 +128,7 @@ BEGIN
         -- non-empty segments are the segment rows
         WITH
         q AS MATERIALIZED (
-            SELECT * FROM metrics.lead_qualification(NULL, v_tz, v_qualified)
+            SELECT * FROM metrics.lead_qualification(NULL, v_qualified)
         ),
 
         segments AS (
@@ -211,7 +212,7 @@ BEGIN
     ) ON COMMIT DROP;
     WITH
     q AS MATERIALIZED (
-        SELECT * FROM metrics.lead_qualification(v_ids, v_tz, v_qualified)
+        SELECT * FROM metrics.lead_qualification(v_ids, v_qualified)
     ),
 
     segments AS (
