@@ -5,4 +5,9 @@
 -- per lead before, from four other relations. The old form (lead Ids, time zone, qualified
 -- statuses) is dropped here; the repeatable file creates the new one (lead Ids, qualified
 -- statuses).
+-- Why as revops_owner: only the function's owner may drop it, and a non-superuser bootstrap
+-- admin (RDS) may SET ROLE to it but, on 16+, does not inherit its privileges; the admin's
+-- role is back for the migration bookkeeping that follows.
+SET LOCAL ROLE revops_owner;
 DROP FUNCTION IF EXISTS metrics.lead_qualification(text [], text, text []);
+RESET ROLE;
