@@ -106,10 +106,30 @@ def test_a_day_set_is_one_remote_aggregate_per_table(generated: dict[str, str]) 
         assert remote.count("created_at >= ") == 3, remote
 
 
+LEAD_RELATIONS = (
+    "leads", "lead_status_history", "lead_first_changes", "lead_status_lag",
+    "lead_status_segments",
+)  # fmt: skip
+
+
+def lead_reads(remote: list[str]) -> list[str]:
+    """The Remote SQL lines that read a lead relation of the source."""
+    return [
+        line
+        for line in remote
+        if "Remote SQL" in line
+        and any(
+            f"crm.{table} " in line or line.endswith(f"crm.{table}") for table in LEAD_RELATIONS
+        )
+    ]
+
+
 def test_lead_facts_read_only_the_changed_leads(generated: dict[str, str]) -> None:
-    """Once the lead state is built, a run re-derives only the leads the change log names: every
-    lead read it sends to the source filters on their Ids, and no other lead table is scanned
-    (no aggregate over every lead, no window over every history row)."""
+    """Once the lead state is built, a run re-derives only the leads the change log names, with
+    ONE query to the source: the status segments of those leads, filtered on their Ids, feed
+    both the lead rows (qualification) and the segment rows; no other lead table is scanned (no
+    aggregate over every lead, no window over every history row). A rebuild reads every lead
+    with one query too."""
     with owner_connection(generated) as owner:
         owner.execute("SELECT metrics.sync_lead_state()")  # the first build reads every lead
     with role_connection(generated, "revops_etl", config.source_db_name(generated)) as etl:
@@ -120,25 +140,22 @@ def test_lead_facts_read_only_the_changed_leads(generated: dict[str, str]) -> No
     with admin_connection(generated) as admin:
         evidence = remote_sql_of(
             admin,
-            {"sync": (sql.SQL("SELECT metrics.sync_lead_state()"), ())},
+            {
+                "sync": (sql.SQL("SELECT metrics.sync_lead_state()"), ()),
+                "rebuild": (sql.SQL("SELECT metrics.sync_lead_state(true, false)"), ()),
+            },
         )
-    remote = [line for line in evidence["sync"] if "Remote SQL" in line]
-    lead_reads = [
-        line
-        for line in remote
-        if any(
-            f"crm.{table} " in line or line.endswith(f"crm.{table}")
-            for table in (
-                "leads", "lead_status_history", "lead_first_changes", "lead_status_lag",
-                "lead_status_segments",
-            )
-        )
-    ]  # fmt: skip
-    # the qualification inputs (joined remotely into one query or not) and the segments
-    assert len(lead_reads) >= 2, evidence
-    assert any("crm.lead_status_segments" in line for line in lead_reads), evidence
-    for line in lead_reads:
-        assert "lead_id = ANY" in line, line
+    reads = lead_reads(evidence["sync"])
+    assert len(reads) == 1, evidence
+    assert "FROM crm.lead_status_segments WHERE" in reads[0], reads
+    assert "lead_id = ANY" in reads[0], reads
+    # what the qualification rules need comes with the segments
+    for column in ("segment_kind", "old_status", "lead_status", "converted_date", "is_converted"):
+        assert column in reads[0], reads
+    rebuild = lead_reads(evidence["rebuild"])
+    assert len(rebuild) == 1, evidence
+    assert "FROM crm.lead_status_segments" in rebuild[0], rebuild
+    assert "lead_id = ANY" not in rebuild[0], rebuild
 
 
 def test_time_zone_change_without_bootstrap_is_refused(

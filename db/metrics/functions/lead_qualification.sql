@@ -1,29 +1,51 @@
--- metrics.lead_qualification: the funnel's part of each lead, derived from the source: its
--- lead source label, created day and qualification day (ARCHITECTURE.md section 6), for the
--- leads p_lead_ids (NULL: every lead). The one place the SQL-day rules live: the lead state
--- (metrics.sync_lead_state) is built from it, and the funnel is summed from the state.
+-- metrics.lead_qualification: the leads p_lead_ids (NULL: every lead) as the lead state needs
+-- them, from ONE read of crm_remote.lead_status_segments: every status segment of each lead,
+-- each carrying its lead's part in the funnel: lead source label, created day and
+-- qualification day (ARCHITECTURE.md section 6). The one place the SQL-day rules live: the
+-- lead state (metrics.sync_lead_state) is built from it, and the funnel is summed from the
+-- state.
 --
--- Grain: one row per non-deleted lead asked for (a deleted or unknown Id returns no row).
--- Inputs: crm_remote.leads, crm_remote.lead_status_history, crm_remote.lead_first_changes,
--- crm_remote.lead_status_lag; p_timezone (the business time zone, checked against the
--- source by the caller) and p_qualified (lowercased qualified statuses).
--- Lead source label: trimmed; NULL or blank is 'Unknown'. Created day: created_at in the
--- business time zone.
--- Qualification day, in order: from its status history, its created day when the status it
--- started with (the first history row's old_status) is qualified, else the day of its first
--- change from a non-qualified into a qualified status; else its converted_date when
--- converted; else, for a qualified current status, the day it took effect: the day of the
--- lead's last_modified_at when the history lags behind it (crm.lead_status_lag), the created
--- day otherwise; else the lead is not an SQL. Never before the created day.
--- Why every input filters on the Ids: each is a table or a view whose lead_id filter the
--- remote planner applies first (postgres_fdw ships `lead_id = ANY($1)`), so a day of changes
--- reads only its own leads' rows; NULL reads every lead once.
+-- Grain: one row per row of crm.lead_status_segments of a non-deleted lead asked for (a
+-- deleted or unknown Id returns no row). Every lead has exactly one 'start' row: its row for
+-- metrics.lead_state. Empty segments (to_date <= from_date) are returned too: the rules count
+-- them (a lead's starting status often is one), metrics.lead_segment_state does not.
+-- Inputs: crm_remote.lead_status_segments; p_qualified (lowercased qualified statuses). The
+-- days are the view's, computed in the source in the business time zone (the caller checks
+-- the source's zone with metrics.source_timezone()).
+-- Lead source label: trimmed; NULL or blank is 'Unknown'; likewise the status label.
+-- Qualification day, in order (raw statuses, trimmed and lowercased, against p_qualified):
+-- from its status history (its 'change' rows, one per history row), its created day when the
+-- status it started with (the 'start' row's status: the first history row's old_status, else
+-- its current status) is qualified (rule 1a), else the day of its first change from a
+-- non-qualified (or NULL) old_status into a qualified status (1b); else its converted_date when
+-- converted (2); else, for a qualified current status, the day it took effect (3): the day of
+-- the lead's last_modified_at when the history lags behind it (its 'current' row), the
+-- created day otherwise; else the lead is not an SQL. Never before the created day.
+-- How: the per-lead inputs of the rules are window aggregates over the lead's rows (lead_id
+-- partitions); the lead-level columns are the same on all of them. A change's day is its
+-- row's from_date: the local day of its changed_at, raised to the created day by the view.
+-- The earliest of those is the earliest change's day raised the same way, which is exactly
+-- rule 1b followed by "never before the created day" (likewise the 'current' row's from_date
+-- for rule 3, and greatest() for rule 2).
+-- Why one read: the segments hold every history row and the lead-level columns the rules
+-- need, so reading leads, history, first changes and lags separately probed the same rows
+-- five times. The lead_id filter reaches the source as `lead_id = ANY($1)` (postgres_fdw) and
+-- the view's window over the history, so a day of changes reads only its own leads' rows; NULL
+-- reads every lead once. Days rather than instants: no time zone arithmetic per row here.
 CREATE OR REPLACE FUNCTION metrics.lead_qualification(
     p_lead_ids text [],
-    p_timezone text,
     p_qualified text []
 )
-RETURNS TABLE (lead_id text, lead_source text, created_date date, qualified_date date)
+RETURNS TABLE (
+    lead_id text,
+    lead_source text,
+    created_date date,
+    qualified_date date,
+    segment_kind text,
+    status text,
+    from_date date,
+    to_date date
+)
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
@@ -31,83 +53,74 @@ SET jit = off
 AS $$
 BEGIN
     RETURN QUERY
-    WITH
-    -- rule 1b: the first change from a non-qualified status into a qualified one
-    first_qualified_change AS (
-        SELECT
-            h.lead_id,
-            min(h.changed_at) AS qualified_at
-        FROM crm_remote.lead_status_history AS h
-        WHERE
-            NOT h.is_deleted
-            AND (p_lead_ids IS NULL OR h.lead_id = ANY(p_lead_ids))
-            AND lower(btrim(h.new_status)) = ANY(p_qualified)
-            AND (h.old_status IS NULL OR NOT lower(btrim(h.old_status)) = ANY(p_qualified))
-        GROUP BY h.lead_id
-    ),
-
-    -- rule 1a inputs: the first history row of leads whose starting status may be qualified
-    -- (a qualified old_status, or none: then the current status is the starting one)
-    first_changes AS (
-        SELECT f.lead_id, f.old_status
-        FROM crm_remote.lead_first_changes AS f
-        WHERE
-            (p_lead_ids IS NULL OR f.lead_id = ANY(p_lead_ids))
-            AND (f.old_status IS NULL OR lower(btrim(f.old_status)) = ANY(p_qualified))
-    ),
-
-    -- rule 3 input: a qualified current status ahead of a lagging history, from when it
-    -- took effect
-    lagging AS (
-        SELECT g.lead_id, g.lagging_since
-        FROM crm_remote.lead_status_lag AS g
-        WHERE
-            (p_lead_ids IS NULL OR g.lead_id = ANY(p_lead_ids))
-            AND lower(btrim(g.status)) = ANY(p_qualified)
-    )
-
     SELECT
-        l.lead_id,
-        coalesce(nullif(btrim(l.lead_source), ''), 'Unknown'),
-        (l.created_at AT TIME ZONE p_timezone)::date,
-        -- never before the created day; a lead with no qualification day stays NULL
-        CASE
-            WHEN qd.qualified_date IS NOT NULL
-                THEN greatest(qd.qualified_date, (l.created_at AT TIME ZONE p_timezone)::date)
-        END
-    FROM crm_remote.leads AS l
-    LEFT JOIN first_changes AS fc
-        ON l.lead_id = fc.lead_id
-    LEFT JOIN first_qualified_change AS q
-        ON l.lead_id = q.lead_id
-    LEFT JOIN lagging AS g
-        ON l.lead_id = g.lead_id
+        r.lead_id,
+        coalesce(nullif(btrim(r.lead_source), ''), 'Unknown'),
+        r.created_date,
+        qd.qualified_date,
+        r.segment_kind,
+        coalesce(nullif(btrim(r.status), ''), 'Unknown'),
+        r.from_date,
+        r.to_date
+    FROM (
+        SELECT
+            s.lead_id,
+            s.created_date,
+            s.status,
+            s.from_date,
+            s.to_date,
+            s.segment_kind,
+            s.lead_source,
+            s.lead_status,
+            s.converted_date,
+            s.is_converted,
+            -- rule 1a input: it has a status history, and the status it started with
+            bool_or(s.segment_kind = 'change') OVER lead_rows AS has_history,
+            min(s.status) FILTER (WHERE s.segment_kind = 'start') OVER lead_rows
+            AS start_status,
+            -- rule 1b: the first change from a non-qualified status into a qualified one
+            min(s.from_date) FILTER (
+                WHERE
+                    s.segment_kind = 'change'
+                    AND lower(btrim(s.status)) = ANY(p_qualified)
+                    AND (
+                        s.old_status IS NULL
+                        OR NOT lower(btrim(s.old_status)) = ANY(p_qualified)
+                    )
+            ) OVER lead_rows AS qualified_change_date,
+            -- rule 3 input: the current status ahead of a lagging history, from when it took
+            -- effect
+            min(s.from_date) FILTER (WHERE s.segment_kind = 'current') OVER lead_rows
+            AS lagging_since_date
+        FROM crm_remote.lead_status_segments AS s
+        WHERE p_lead_ids IS NULL OR s.lead_id = ANY(p_lead_ids)
+        WINDOW lead_rows AS (PARTITION BY s.lead_id)
+    ) AS r
     CROSS JOIN LATERAL (
+        -- never before the created day (from_date already is not); NULL: not an SQL
         SELECT
             CASE
                 -- rule 1a: it started qualified (its first history row's old_status, else
                 -- its current status)
-                WHEN lower(btrim(coalesce(fc.old_status, l.status))) = ANY(p_qualified)
-                    AND fc.lead_id IS NOT NULL
-                    THEN (l.created_at AT TIME ZONE p_timezone)::date
-                WHEN q.qualified_at IS NOT NULL
-                    THEN (q.qualified_at AT TIME ZONE p_timezone)::date
+                WHEN r.has_history AND lower(btrim(r.start_status)) = ANY(p_qualified)
+                    THEN r.created_date
+                WHEN r.qualified_change_date IS NOT NULL
+                    THEN r.qualified_change_date
                 -- rule 2
                 WHEN
-                    l.converted_date IS NOT NULL
-                    AND (l.is_converted OR l.is_converted IS NULL)
-                    THEN l.converted_date
+                    r.converted_date IS NOT NULL
+                    AND (r.is_converted OR r.is_converted IS NULL)
+                    THEN greatest(r.converted_date, r.created_date)
                 -- rule 3: a qualified current status, from when it took effect
-                WHEN g.lagging_since IS NOT NULL
-                    THEN (g.lagging_since AT TIME ZONE p_timezone)::date
-                WHEN lower(btrim(l.status)) = ANY(p_qualified)
-                    THEN (l.created_at AT TIME ZONE p_timezone)::date
+                WHEN
+                    r.lagging_since_date IS NOT NULL
+                    AND lower(btrim(r.lead_status)) = ANY(p_qualified)
+                    THEN r.lagging_since_date
+                WHEN lower(btrim(r.lead_status)) = ANY(p_qualified)
+                    THEN r.created_date
             END AS qualified_date
-    ) AS qd
-    WHERE
-        NOT l.is_deleted
-        AND (p_lead_ids IS NULL OR l.lead_id = ANY(p_lead_ids));
+    ) AS qd;
 END
 $$;
-COMMENT ON FUNCTION metrics.lead_qualification(text [], text, text []) IS
-'Per lead (or every lead): source label, created day and qualification day, from the source.';
+COMMENT ON FUNCTION metrics.lead_qualification(text [], text []) IS
+'Each status segment of the leads (or every lead), with its lead''s funnel part: one source read.';

@@ -6,8 +6,9 @@
 -- at once); returns {"leads": changed leads re-derived, "rebuilt": bool, "funnel_rows",
 -- "snapshot_rows": fact rows written}.
 -- Inputs: crm_remote.capture_horizon and crm_remote.change_log (the lead Ids written since the
--- state's own horizon, metrics.lead_state_sync.synced_xmin), metrics.lead_qualification and
--- crm_remote.lead_status_segments for those leads' current state.
+-- state's own horizon, metrics.lead_state_sync.synced_xmin), metrics.lead_qualification for
+-- those leads' current state: one read of crm_remote.lead_status_segments gives both their
+-- lead rows (source label, created and qualification days) and their segments.
 -- How: the lead facts of a computed day are sums over the stored state (daily_lead_funnel:
 -- total_leads_to_date counts leads created up to the day, new_leads on their created day,
 -- sqls on their qualification day, per lead source; lead_stage_snapshot: leads and the sum of
@@ -37,7 +38,6 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
-    v_tz text;
     v_fingerprint text := metrics.settings_fingerprint();
     v_qualified text [] := metrics.qualified_statuses();
     v_sync metrics.lead_state_sync;
@@ -66,7 +66,9 @@ BEGIN
     END IF;
     -- the refresh functions called below must not sync again
     PERFORM set_config('revops.lead_state_synced', txid_current()::text, true);
-    v_tz := metrics.source_timezone();
+    -- the lead state's days are the source's (crm.lead_status_segments): its zone must be
+    -- the business time zone
+    PERFORM metrics.source_timezone();
 
     SELECT * INTO v_sync FROM metrics.lead_state_sync FOR UPDATE;
     SELECT h.xmin_horizon, h.pruned_through_xact
@@ -122,19 +124,27 @@ BEGIN
         LOOP
             EXECUTE format('DROP INDEX metrics.%I', v_index);
         END LOOP;
+        -- one read of every lead feeds both tables: its 'start' row is the lead's row, its
+        -- non-empty segments are the segment rows
+        WITH
+        q AS MATERIALIZED (
+            SELECT * FROM metrics.lead_qualification(NULL, v_qualified)
+        ),
+
+        segments AS (
+            INSERT INTO metrics.lead_segment_state (
+                lead_id, status, from_date, to_date, created_date
+            )
+            SELECT q.lead_id, q.status, q.from_date, q.to_date, q.created_date
+            FROM q
+            WHERE q.to_date IS NULL OR q.to_date > q.from_date
+        )
+
         INSERT INTO metrics.lead_state (lead_id, lead_source, created_date, qualified_date)
         SELECT q.lead_id, q.lead_source, q.created_date, q.qualified_date
-        FROM metrics.lead_qualification(NULL, v_tz, v_qualified) AS q;
+        FROM q
+        WHERE q.segment_kind = 'start';
         GET DIAGNOSTICS v_rows = ROW_COUNT;
-        INSERT INTO metrics.lead_segment_state (lead_id, status, from_date, to_date, created_date)
-        SELECT
-            s.lead_id,
-            coalesce(nullif(btrim(s.status), ''), 'Unknown'),
-            s.from_date,
-            s.to_date,
-            s.created_date
-        FROM crm_remote.lead_status_segments AS s
-        WHERE s.to_date IS NULL OR s.to_date > s.from_date;
         FOREACH v_index IN ARRAY v_index_defs
         LOOP
             EXECUTE v_index;
@@ -185,21 +195,37 @@ BEGIN
         RETURN jsonb_build_object('leads', 0, 'rebuilt', false);
     END IF;
 
-    -- the changed leads' current state, read from the source for those Ids only
-    CREATE TEMPORARY TABLE pg_temp.synced_leads ON COMMIT DROP AS
+    -- the changed leads' current state, read from the source once, for those Ids only: the
+    -- lead rows ('start') and the non-empty segments, as in the rebuild above
+    CREATE TEMPORARY TABLE pg_temp.synced_leads (
+        lead_id text,
+        lead_source text,
+        created_date date,
+        qualified_date date
+    ) ON COMMIT DROP;
+    CREATE TEMPORARY TABLE pg_temp.synced_segments (
+        lead_id text,
+        status text,
+        from_date date,
+        to_date date,
+        created_date date
+    ) ON COMMIT DROP;
+    WITH
+    q AS MATERIALIZED (
+        SELECT * FROM metrics.lead_qualification(v_ids, v_qualified)
+    ),
+
+    segments AS (
+        INSERT INTO pg_temp.synced_segments (lead_id, status, from_date, to_date, created_date)
+        SELECT q.lead_id, q.status, q.from_date, q.to_date, q.created_date
+        FROM q
+        WHERE q.to_date IS NULL OR q.to_date > q.from_date
+    )
+
+    INSERT INTO pg_temp.synced_leads (lead_id, lead_source, created_date, qualified_date)
     SELECT q.lead_id, q.lead_source, q.created_date, q.qualified_date
-    FROM metrics.lead_qualification(v_ids, v_tz, v_qualified) AS q;
-    CREATE TEMPORARY TABLE pg_temp.synced_segments ON COMMIT DROP AS
-    SELECT
-        s.lead_id,
-        coalesce(nullif(btrim(s.status), ''), 'Unknown') AS status,
-        s.from_date,
-        s.to_date,
-        s.created_date
-    FROM crm_remote.lead_status_segments AS s
-    WHERE
-        s.lead_id = ANY(v_ids)
-        AND (s.to_date IS NULL OR s.to_date > s.from_date);
+    FROM q
+    WHERE q.segment_kind = 'start';
 
     -- funnel steps per (lead source, day): total_step changes every day from `day` on,
     -- new_step and sqls_step that day only; the stored part is taken away, the new one added

@@ -17,6 +17,13 @@
 -- revops.business_timezone): the segment holds the status at the end of the days
 -- [from_date, to_date), never before created_date (history dated before the lead's creation
 -- counts from the created day).
+-- The columns after segment_kind are what the qualification-day rules (ARCHITECTURE.md section
+-- 6, in metrics.lead_qualification) need besides the segments, so that one read of this view
+-- per lead feeds both the lead state and the segment state: old_status (the history row's
+-- old_status on 'change' rows, NULL on the others: rule 1b's "from a non-qualified status"),
+-- and the lead's own lead_source, lead_status (its current raw status), converted_date and
+-- is_converted, the same on every row of a lead. Appended at the end because CREATE OR
+-- REPLACE VIEW may only add columns there.
 -- Why a view in the source: the window functions and the time zone run next to the data.
 -- Why this shape: a filter on lead_id (the metrics side asks for the few leads a day of
 -- changes touched: lead_id = ANY(...)) must reach the history scan. lead_id is the window's
@@ -37,7 +44,12 @@ SELECT
         (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date
     ) AS from_date,
     (s.to_at AT TIME ZONE current_setting('revops.business_timezone'))::date AS to_date,
-    s.segment_kind
+    s.segment_kind,
+    s.old_status,
+    l.lead_source,
+    l.status AS lead_status,
+    l.converted_date,
+    l.is_converted
 FROM (
     SELECT
         h.lead_id,
@@ -66,11 +78,14 @@ CROSS JOIN LATERAL (
     VALUES
     (
         c.change_number = 1, coalesce(c.old_status, l.status), NULL::timestamptz, c.changed_at,
-        'start'
+        'start', NULL::text
     ),
-    (true, c.new_status, c.changed_at, coalesce(c.next_changed_at, lg.lagged_at), 'change'),
-    (lg.lagged_at IS NOT NULL, l.status, l.last_modified_at, NULL::timestamptz, 'current')
-) AS s (is_segment, status, from_at, to_at, segment_kind)
+    (
+        true, c.new_status, c.changed_at, coalesce(c.next_changed_at, lg.lagged_at), 'change',
+        c.old_status
+    ),
+    (lg.lagged_at IS NOT NULL, l.status, l.last_modified_at, NULL::timestamptz, 'current', NULL)
+) AS s (is_segment, status, from_at, to_at, segment_kind, old_status)
 WHERE NOT l.is_deleted AND s.is_segment
 UNION ALL
 SELECT
@@ -82,7 +97,12 @@ SELECT
     (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date,
     (l.created_at AT TIME ZONE current_setting('revops.business_timezone'))::date,
     NULL::date,
-    'start'
+    'start',
+    NULL::text,
+    l.lead_source,
+    l.status,
+    l.converted_date,
+    l.is_converted
 FROM crm.leads AS l
 WHERE
     NOT l.is_deleted
