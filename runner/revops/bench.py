@@ -6,7 +6,8 @@ Measures, on whatever server is targeted (the embedded one by default):
 - the first run after a load (it builds the lead state from every lead);
 - a 365-day `metrics.backfill_date_range`;
 - a sampled day-by-day loop of `metrics.run_daily_metrics`, scaled to 365 days;
-- the ordinary run (`metrics.run_due`, as `revops run`) with nothing captured;
+- the ordinary run (`metrics.run_due`, as `revops run`) with nothing captured, on the bench's
+  session and in a new one (what a session's FDW connection and first plans add to any run);
 - typical business days of CRM changes (`generate --next-day`, scale-1 volume at every
   scale), each ingested, then one ordinary run timed (the median of the days);
 - one ordinary run after a single late CRM change (a status change logged two years late; a
@@ -164,26 +165,31 @@ def remote_sql_of(
     return evidence
 
 
-def run_in_new_session(env: Mapping[str, str] | None) -> tuple[float, dict[str, Any]]:
-    """One ordinary run (metrics.run_due, as `revops run`) in a new database session, as the
-    command opens one: the seconds include the session's first FDW connection to the source and
-    the first planning of every statement, not the client's own connection. Returns the seconds
+def run_due_seconds(
+    env: Mapping[str, str] | None, conn: Conn | None = None
+) -> tuple[float, dict[str, Any]]:
+    """One ordinary run (metrics.run_due, as `revops run`) timed, on the bench's open session
+    like every other measure here (conn), or in a new session (conn None) as the command opens
+    one: then the seconds also hold the session's first FDW connection to the source and the
+    first planning of every statement (not the client's own connection). Returns the seconds
     and the run's summary."""
-    with connect(config.admin_target(env), config.metrics_db_name(env)) as conn:
-        as_owner(conn)
-        started = time.perf_counter()
-        (result,) = fetch_one(conn, "SELECT metrics.run_due('manual')")
-        seconds = time.perf_counter() - started
+    if conn is None:
+        with connect(config.admin_target(env), config.metrics_db_name(env)) as fresh:
+            as_owner(fresh)
+            return run_due_seconds(env, fresh)
+    started = time.perf_counter()
+    (result,) = fetch_one(conn, "SELECT metrics.run_due('manual')")
+    seconds = time.perf_counter() - started
     return seconds, result if isinstance(result, dict) else json.loads(str(result))
 
 
 def typical_day(
-    env: Mapping[str, str] | None, seed: int, progress: Callable[[str], None]
+    env: Mapping[str, str] | None, conn: Conn, seed: int, progress: Callable[[str], None]
 ) -> dict[str, Any]:
     """One business day of CRM changes at scale-1 volume whatever the data's scale (about 275
     new leads, 400 status changes, 70 new and 70 closed deals, 1,370 activities, 10 late
     corrections: `revops generate --next-day`), loaded through the real ingest, then one
-    ordinary run (metrics.run_due, as `revops run`: in a new session) timed."""
+    ordinary run (metrics.run_due, as `revops run`) timed."""
     import tempfile
 
     from revops.ingest.cli import summarise
@@ -202,7 +208,7 @@ def typical_day(
         started = time.perf_counter()
         ingested = summarise(load_export(etl, Path(tmp)))
         ingest_seconds = time.perf_counter() - started
-    seconds, summary = run_in_new_session(env)
+    seconds, summary = run_due_seconds(env, conn)
     figures = {
         "day": str(day),
         "records": ingested["loaded"],
@@ -252,12 +258,13 @@ LATE_CHANGES = {
 
 def late_changes(
     env: Mapping[str, str] | None,
+    conn: Conn,
     first: dt.date,
     yesterday: dt.date,
     progress: Callable[[str], None],
 ) -> dict[str, dict[str, Any]]:
-    """One late CRM change each, written as revops_etl, then one ordinary run (metrics.run_due,
-    in a new session) timed: what a change of that age costs the next morning."""
+    """One late CRM change each, written as revops_etl, then one ordinary run (metrics.run_due)
+    timed: what a change of that age costs the next morning."""
     out: dict[str, dict[str, Any]] = {}
     for name, statement in LATE_CHANGES.items():
         day = (
@@ -269,7 +276,7 @@ def late_changes(
         )
         with connect(config.role_target("revops_etl", env), config.source_db_name(env)) as etl:
             etl.execute(sql.SQL(statement), {"day": day})
-        seconds, summary = run_in_new_session(env)
+        seconds, summary = run_due_seconds(env, conn)
         lead_state = summary.get("lead_state") or {}
         out[name] = {
             "run_seconds": round(seconds, 3),
@@ -363,18 +370,26 @@ def run_benchmark(
         report["loop_seconds_scaled"] = round(per_day * days, 2)
         progress(f"day-by-day loop: {per_day:.3f}s/day -> {per_day * days:.1f}s for {days} days")
 
-        # `revops run` on a morning with nothing captured: yesterday, from the day before
-        daily_s, samples = _median_seconds(lambda: run_in_new_session(env), repeats)
+        # `revops run` on a morning with nothing captured: yesterday, from the day before; and
+        # the same in a new session, as the command opens one (the difference is what a
+        # session's first FDW connection and first plans add to any run)
+        daily_s, samples = _median_seconds(lambda: run_due_seconds(env, conn), repeats)
         report["daily_run_seconds"] = round(daily_s, 4)
         progress(f"daily run with no captured change: {daily_s:.3f}s {samples}")
+        fresh_s, samples = _median_seconds(lambda: run_due_seconds(env), repeats)
+        report["daily_run_new_session_seconds"] = round(fresh_s, 4)
+        progress(
+            f"the same in a new session: {fresh_s:.3f}s {samples}"
+            f" (+{fresh_s - daily_s:.3f}s per session)"
+        )
 
         # three business days in a row (each ingested, then one run): the median run
-        days_run = [typical_day(env, seed + i, progress) for i in range(repeats)]
+        days_run = [typical_day(env, conn, seed + i, progress) for i in range(repeats)]
         report["typical_day"] = dict(
             sorted(days_run, key=lambda figures: float(figures["run_seconds"]))[len(days_run) // 2]
         )
         report["typical_day"]["run_seconds_all"] = [d["run_seconds"] for d in days_run]
-        report["late_changes"] = late_changes(env, first, yesterday, progress)
+        report["late_changes"] = late_changes(env, conn, first, yesterday, progress)
 
         # the proof after the cycle: the maintained facts equal a recomputation from scratch
         started = time.perf_counter()
@@ -397,6 +412,7 @@ def run_benchmark(
         "backfill": round(backfill_s / full_read, 3),
         "loop_365": round(per_day * days / full_read, 2),
         "daily_run": round(daily_s / full_read, 3),
+        "daily_run_new_session": round(fresh_s / full_read, 3),
     }
     report["ratios_to_full_read"]["run_after_typical_day"] = round(
         report["typical_day"]["run_seconds"] / full_read, 3

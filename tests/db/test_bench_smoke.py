@@ -43,5 +43,11 @@ def test_bench_runs_every_measure_and_verifies(pg_env: dict[str, str], tmp_path:
     assert late["status_history_2_years_back"]["leads_rederived"] == 1
     assert late["status_history_2_years_back"]["lead_fact_rows_moved"] == 2 * 30
     assert late["deal_won_200_days_back"]["changes_consumed"] >= 1
-    assert set(report["ratios_to_full_read"]) >= {"backfill", "daily_run", "run_after_typical_day"}
+    assert set(report["ratios_to_full_read"]) >= {
+        "backfill",
+        "daily_run",
+        "daily_run_new_session",
+        "run_after_typical_day",
+    }
+    assert any(line.startswith("the same in a new session: ") for line in lines)
     assert any(line.startswith("verify ") for line in lines)
