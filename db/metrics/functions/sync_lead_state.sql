@@ -48,6 +48,9 @@ DECLARE
     v_funnel_rows bigint := 0;
     v_snapshot_rows bigint := 0;
     v_rows bigint;
+    v_negative boolean;
+    v_empty_days date [];
+    v_empty_keys text [];
     v_island record;
     v_index_defs text [];
     v_index_names text [];
@@ -228,65 +231,43 @@ BEGIN
     WHERE q.segment_kind = 'start';
 
     -- funnel steps per (lead source, day): total_step changes every day from `day` on,
-    -- new_step and sqls_step that day only; the stored part is taken away, the new one added
-    CREATE TEMPORARY TABLE pg_temp.funnel_steps ON COMMIT DROP AS
-    SELECT
-        p.lead_source,
-        p.step_date,
-        sum(p.total_step) AS total_step,
-        sum(p.new_step) AS new_step,
-        sum(p.sqls_step) AS sqls_step
-    FROM (
-        SELECT n.lead_source, n.created_date AS step_date, 1 AS total_step, 1 AS new_step,
-            0 AS sqls_step
-        FROM pg_temp.synced_leads AS n
-        UNION ALL
-        SELECT n.lead_source, n.qualified_date, 0, 0, 1
-        FROM pg_temp.synced_leads AS n
-        WHERE n.qualified_date IS NOT NULL
-        UNION ALL
-        SELECT o.lead_source, o.created_date, -1, -1, 0
-        FROM metrics.lead_state AS o
-        WHERE o.lead_id = ANY(v_ids)
-        UNION ALL
-        SELECT o.lead_source, o.qualified_date, 0, 0, -1
-        FROM metrics.lead_state AS o
-        WHERE o.lead_id = ANY(v_ids) AND o.qualified_date IS NOT NULL
-    ) AS p
-    GROUP BY 1, 2
-    HAVING sum(p.total_step) <> 0 OR sum(p.new_step) <> 0 OR sum(p.sqls_step) <> 0;
-
-    -- snapshot steps per (status, day): from that day on, lead_step more (or fewer) leads
-    -- hold the status, with created_step more created days
-    CREATE TEMPORARY TABLE pg_temp.snapshot_steps ON COMMIT DROP AS
-    SELECT
-        p.status,
-        p.step_date,
-        sum(p.lead_step) AS lead_step,
-        sum(p.created_step) AS created_step
-    FROM (
-        SELECT s.status, x.step_date, x.sign AS lead_step,
-            x.sign * (s.created_date - date '2000-01-01') AS created_step
-        FROM pg_temp.synced_segments AS s
-        CROSS JOIN LATERAL (VALUES (s.from_date, 1), (s.to_date, -1)) AS x (step_date, sign)
-        WHERE x.step_date IS NOT NULL
-        UNION ALL
-        SELECT s.status, x.step_date, -x.sign,
-            -x.sign * (s.created_date - date '2000-01-01')
-        FROM metrics.lead_segment_state AS s
-        CROSS JOIN LATERAL (VALUES (s.from_date, 1), (s.to_date, -1)) AS x (step_date, sign)
-        WHERE s.lead_id = ANY(v_ids) AND x.step_date IS NOT NULL
-    ) AS p
-    GROUP BY 1, 2
-    HAVING sum(p.lead_step) <> 0 OR sum(p.created_step) <> 0;
-
-    -- the changes, as running sums of the steps, on the computed days they reach
+    -- new_step and sqls_step that day only; the stored part is taken away, the new one added;
+    -- the changes, as running sums of the steps, move the stored rows of the computed days
+    -- they reach (the new values come back, for the rows left with nothing and the check)
     WITH
+    steps AS MATERIALIZED (
+        SELECT
+            p.lead_source,
+            p.step_date,
+            sum(p.total_step) AS total_step,
+            sum(p.new_step) AS new_step,
+            sum(p.sqls_step) AS sqls_step
+        FROM (
+            SELECT n.lead_source, n.created_date AS step_date, 1 AS total_step, 1 AS new_step,
+                0 AS sqls_step
+            FROM pg_temp.synced_leads AS n
+            UNION ALL
+            SELECT n.lead_source, n.qualified_date, 0, 0, 1
+            FROM pg_temp.synced_leads AS n
+            WHERE n.qualified_date IS NOT NULL
+            UNION ALL
+            SELECT o.lead_source, o.created_date, -1, -1, 0
+            FROM metrics.lead_state AS o
+            WHERE o.lead_id = ANY(v_ids)
+            UNION ALL
+            SELECT o.lead_source, o.qualified_date, 0, 0, -1
+            FROM metrics.lead_state AS o
+            WHERE o.lead_id = ANY(v_ids) AND o.qualified_date IS NOT NULL
+        ) AS p
+        GROUP BY 1, 2
+        HAVING sum(p.total_step) <> 0 OR sum(p.new_step) <> 0 OR sum(p.sqls_step) <> 0
+    ),
+
     reach AS (
         SELECT k.lead_source, c.metric_date
         FROM (
             SELECT f.lead_source, min(f.step_date) AS first_date
-            FROM pg_temp.funnel_steps AS f
+            FROM steps AS f
             GROUP BY 1
         ) AS k
         INNER JOIN metrics.computed_days AS c
@@ -296,7 +277,7 @@ BEGIN
     events AS (
         SELECT f.lead_source, f.step_date AS metric_date, f.total_step, f.new_step, f.sqls_step,
             false AS is_day
-        FROM pg_temp.funnel_steps AS f
+        FROM steps AS f
         UNION ALL
         SELECT r.lead_source, r.metric_date, 0, 0, 0, true
         FROM reach AS r
@@ -312,28 +293,80 @@ BEGIN
             sum(e.new_step) OVER (PARTITION BY e.lead_source, e.metric_date) AS new_change,
             sum(e.sqls_step) OVER (PARTITION BY e.lead_source, e.metric_date) AS sqls_change
         FROM events AS e
+    ),
+
+    moved AS (
+        INSERT INTO metrics.daily_lead_funnel AS f (
+            metric_date, lead_source, total_leads_to_date, new_leads, sqls, opportunities_created
+        )
+        SELECT r.metric_date, r.lead_source, r.total_change, r.new_change, r.sqls_change, 0
+        FROM running AS r
+        WHERE r.is_day AND (r.total_change <> 0 OR r.new_change <> 0 OR r.sqls_change <> 0)
+        ON CONFLICT (metric_date, lead_source) DO UPDATE
+        SET
+            total_leads_to_date = f.total_leads_to_date + excluded.total_leads_to_date,
+            new_leads = f.new_leads + excluded.new_leads,
+            sqls = f.sqls + excluded.sqls,
+            computed_at = now()
+        RETURNING
+            f.metric_date, f.lead_source, f.total_leads_to_date, f.new_leads, f.sqls,
+            f.opportunities_created
     )
 
-    INSERT INTO metrics.daily_lead_funnel AS f (
-        metric_date, lead_source, total_leads_to_date, new_leads, sqls, opportunities_created
-    )
-    SELECT r.metric_date, r.lead_source, r.total_change, r.new_change, r.sqls_change, 0
-    FROM running AS r
-    WHERE r.is_day AND (r.total_change <> 0 OR r.new_change <> 0 OR r.sqls_change <> 0)
-    ON CONFLICT (metric_date, lead_source) DO UPDATE
-    SET
-        total_leads_to_date = f.total_leads_to_date + excluded.total_leads_to_date,
-        new_leads = f.new_leads + excluded.new_leads,
-        sqls = f.sqls + excluded.sqls,
-        computed_at = now();
-    GET DIAGNOSTICS v_funnel_rows = ROW_COUNT;
+    SELECT
+        count(*),
+        coalesce(bool_or(m.total_leads_to_date < 0 OR m.new_leads < 0 OR m.sqls < 0), false),
+        coalesce(
+            array_agg(m.metric_date) FILTER (
+                WHERE m.total_leads_to_date = 0 AND m.sqls = 0 AND m.opportunities_created = 0
+            ),
+            ARRAY[]::date []
+        ),
+        coalesce(
+            array_agg(m.lead_source) FILTER (
+                WHERE m.total_leads_to_date = 0 AND m.sqls = 0 AND m.opportunities_created = 0
+            ),
+            ARRAY[]::text []
+        )
+    INTO v_funnel_rows, v_negative, v_empty_days, v_empty_keys
+    FROM moved AS m;
+    -- a row left with nothing goes (a full refresh leaves it out)
+    DELETE FROM metrics.daily_lead_funnel AS f
+    USING unnest(v_empty_days, v_empty_keys) AS e (metric_date, lead_source)
+    WHERE f.metric_date = e.metric_date AND f.lead_source = e.lead_source;
 
+    -- snapshot steps per (status, day): from that day on, lead_step more (or fewer) leads
+    -- hold the status, with created_step more created days; the moved rows' averages come
+    -- from their new sums in the same write
     WITH
+    steps AS MATERIALIZED (
+        SELECT
+            p.status,
+            p.step_date,
+            sum(p.lead_step) AS lead_step,
+            sum(p.created_step) AS created_step
+        FROM (
+            SELECT s.status, x.step_date, x.sign AS lead_step,
+                x.sign * (s.created_date - date '2000-01-01') AS created_step
+            FROM pg_temp.synced_segments AS s
+            CROSS JOIN LATERAL (VALUES (s.from_date, 1), (s.to_date, -1)) AS x (step_date, sign)
+            WHERE x.step_date IS NOT NULL
+            UNION ALL
+            SELECT s.status, x.step_date, -x.sign,
+                -x.sign * (s.created_date - date '2000-01-01')
+            FROM metrics.lead_segment_state AS s
+            CROSS JOIN LATERAL (VALUES (s.from_date, 1), (s.to_date, -1)) AS x (step_date, sign)
+            WHERE s.lead_id = ANY(v_ids) AND x.step_date IS NOT NULL
+        ) AS p
+        GROUP BY 1, 2
+        HAVING sum(p.lead_step) <> 0 OR sum(p.created_step) <> 0
+    ),
+
     reach AS (
         SELECT k.status, c.metric_date
         FROM (
             SELECT s.status, min(s.step_date) AS first_date
-            FROM pg_temp.snapshot_steps AS s
+            FROM steps AS s
             GROUP BY 1
         ) AS k
         INNER JOIN metrics.computed_days AS c
@@ -343,7 +376,7 @@ BEGIN
     events AS (
         SELECT s.status, s.step_date AS metric_date, s.lead_step, s.created_step,
             false AS is_day
-        FROM pg_temp.snapshot_steps AS s
+        FROM steps AS s
         UNION ALL
         SELECT r.status, r.metric_date, 0, 0, true
         FROM reach AS r
@@ -358,80 +391,123 @@ BEGIN
             sum(e.created_step) OVER w AS created_change
         FROM events AS e
         WINDOW w AS (PARTITION BY e.status ORDER BY e.metric_date)
+    ),
+
+    moved AS (
+        INSERT INTO metrics.lead_stage_snapshot AS s (
+            metric_date, status, lead_count, created_day_sum, avg_lead_age_days
+        )
+        SELECT
+            r.metric_date,
+            r.status,
+            r.lead_change,
+            r.created_change,
+            CASE
+                WHEN r.lead_change > 0 THEN round(
+                    (r.lead_change * (r.metric_date - date '2000-01-01') - r.created_change)::numeric
+                    / r.lead_change,
+                    2
+                )
+                ELSE 0
+            END
+        FROM running AS r
+        WHERE r.is_day AND (r.lead_change <> 0 OR r.created_change <> 0)
+        ON CONFLICT (metric_date, status) DO UPDATE
+        SET
+            lead_count = s.lead_count + excluded.lead_count,
+            created_day_sum = s.created_day_sum + excluded.created_day_sum,
+            -- rows from before the lead state (no sum) keep theirs until recomputed
+            avg_lead_age_days = CASE
+                WHEN s.created_day_sum IS NULL OR s.lead_count + excluded.lead_count <= 0
+                    THEN s.avg_lead_age_days
+                ELSE round(
+                    (
+                        (s.lead_count + excluded.lead_count) * (s.metric_date - date '2000-01-01')
+                        - (s.created_day_sum + excluded.created_day_sum)
+                    )::numeric
+                    / (s.lead_count + excluded.lead_count),
+                    2
+                )
+            END,
+            computed_at = now()
+        RETURNING s.metric_date, s.status, s.lead_count
     )
 
-    INSERT INTO metrics.lead_stage_snapshot AS s (
-        metric_date, status, lead_count, created_day_sum, avg_lead_age_days
-    )
-    SELECT r.metric_date, r.status, r.lead_change, r.created_change, 0
-    FROM running AS r
-    WHERE r.is_day AND (r.lead_change <> 0 OR r.created_change <> 0)
-    ON CONFLICT (metric_date, status) DO UPDATE
-    SET
-        lead_count = s.lead_count + excluded.lead_count,
-        created_day_sum = s.created_day_sum + excluded.created_day_sum,
-        computed_at = now();
-    GET DIAGNOSTICS v_snapshot_rows = ROW_COUNT;
-
-    -- the moved rows: averages from the new sums; rows left with nothing go; a negative count
-    -- is a disagreement between facts and state
-    IF EXISTS (
-        SELECT FROM metrics.daily_lead_funnel AS f
-        WHERE
-            f.lead_source IN (SELECT x.lead_source FROM pg_temp.funnel_steps AS x)
-            AND f.metric_date >= (SELECT min(x.step_date) FROM pg_temp.funnel_steps AS x)
-            AND (f.total_leads_to_date < 0 OR f.new_leads < 0 OR f.sqls < 0)
-    ) OR EXISTS (
-        SELECT FROM metrics.lead_stage_snapshot AS s
-        WHERE
-            s.status IN (SELECT x.status FROM pg_temp.snapshot_steps AS x)
-            AND s.lead_count < 0
-    ) THEN
+    SELECT
+        count(*),
+        v_negative OR coalesce(bool_or(m.lead_count < 0), false),
+        coalesce(array_agg(m.metric_date) FILTER (WHERE m.lead_count = 0), ARRAY[]::date []),
+        coalesce(array_agg(m.status) FILTER (WHERE m.lead_count = 0), ARRAY[]::text [])
+    INTO v_snapshot_rows, v_negative, v_empty_days, v_empty_keys
+    FROM moved AS m;
+    -- a negative count means the facts and the state disagreed
+    IF v_negative THEN
         RAISE EXCEPTION 'lead facts and metrics.lead_state disagree (a count went negative)'
             USING
                 ERRCODE = 'data_exception',
                 HINT = 'rebuild them: SELECT metrics.backfill_date_range(first day, last day)'
                 || ' after SELECT metrics.sync_lead_state(true) as the owner';
     END IF;
-    DELETE FROM metrics.daily_lead_funnel AS f
-    WHERE
-        f.lead_source IN (SELECT x.lead_source FROM pg_temp.funnel_steps AS x)
-        AND f.metric_date >= (SELECT min(x.step_date) FROM pg_temp.funnel_steps AS x)
-        AND f.total_leads_to_date = 0
-        AND f.sqls = 0
-        AND f.opportunities_created = 0;
     DELETE FROM metrics.lead_stage_snapshot AS s
-    WHERE
-        s.status IN (SELECT x.status FROM pg_temp.snapshot_steps AS x)
-        AND s.metric_date >= (SELECT min(x.step_date) FROM pg_temp.snapshot_steps AS x)
-        AND s.lead_count = 0;
-    UPDATE metrics.lead_stage_snapshot AS s
-    SET avg_lead_age_days = round(
-        (s.lead_count * (s.metric_date - date '2000-01-01') - s.created_day_sum)::numeric
-        / s.lead_count,
-        2
-    )
-    WHERE
-        s.status IN (SELECT x.status FROM pg_temp.snapshot_steps AS x)
-        AND s.metric_date >= (SELECT min(x.step_date) FROM pg_temp.snapshot_steps AS x)
-        AND s.created_day_sum IS NOT NULL
-        AND s.avg_lead_age_days IS DISTINCT FROM round(
-            (s.lead_count * (s.metric_date - date '2000-01-01') - s.created_day_sum)::numeric
-            / s.lead_count,
-            2
-        );
+    USING unnest(v_empty_days, v_empty_keys) AS e (metric_date, status)
+    WHERE s.metric_date = e.metric_date AND s.status = e.status;
 
-    DELETE FROM metrics.lead_state AS o WHERE o.lead_id = ANY(v_ids);
-    INSERT INTO metrics.lead_state (lead_id, lead_source, created_date, qualified_date)
+    -- the stored state becomes the new one, writing only what differs: leads gone are
+    -- deleted, changed ones updated, new ones inserted; a lead's segments are compared as a
+    -- multiset (per distinct segment, every stored copy goes and the new copies come)
+    DELETE FROM metrics.lead_state AS o
+    WHERE
+        o.lead_id = ANY(v_ids)
+        AND NOT EXISTS (SELECT FROM pg_temp.synced_leads AS n WHERE n.lead_id = o.lead_id);
+    INSERT INTO metrics.lead_state AS o (lead_id, lead_source, created_date, qualified_date)
     SELECT n.lead_id, n.lead_source, n.created_date, n.qualified_date
-    FROM pg_temp.synced_leads AS n;
-    DELETE FROM metrics.lead_segment_state AS o WHERE o.lead_id = ANY(v_ids);
-    INSERT INTO metrics.lead_segment_state (lead_id, status, from_date, to_date, created_date)
-    SELECT s.lead_id, s.status, s.from_date, s.to_date, s.created_date
-    FROM pg_temp.synced_segments AS s;
+    FROM pg_temp.synced_leads AS n
+    ON CONFLICT (lead_id) DO UPDATE
+    SET
+        lead_source = excluded.lead_source,
+        created_date = excluded.created_date,
+        qualified_date = excluded.qualified_date
+    WHERE
+        (o.lead_source, o.created_date, o.qualified_date)
+        IS DISTINCT FROM (excluded.lead_source, excluded.created_date, excluded.qualified_date);
+    WITH
+    differing AS MATERIALIZED (
+        SELECT
+            x.lead_id,
+            x.status,
+            x.from_date,
+            x.to_date,
+            x.created_date,
+            count(*) FILTER (WHERE x.is_new) AS new_copies
+        FROM (
+            SELECT n.lead_id, n.status, n.from_date, n.to_date, n.created_date, true AS is_new
+            FROM pg_temp.synced_segments AS n
+            UNION ALL
+            SELECT o.lead_id, o.status, o.from_date, o.to_date, o.created_date, false
+            FROM metrics.lead_segment_state AS o
+            WHERE o.lead_id = ANY(v_ids)
+        ) AS x
+        GROUP BY 1, 2, 3, 4, 5
+        HAVING count(*) FILTER (WHERE x.is_new) <> count(*) FILTER (WHERE NOT x.is_new)
+    ),
 
-    DROP TABLE pg_temp.synced_leads, pg_temp.synced_segments, pg_temp.funnel_steps,
-        pg_temp.snapshot_steps;
+    removed AS (
+        DELETE FROM metrics.lead_segment_state AS o
+        USING differing AS d
+        WHERE
+            o.lead_id = d.lead_id
+            AND o.status = d.status
+            AND o.from_date = d.from_date
+            AND o.to_date IS NOT DISTINCT FROM d.to_date
+            AND o.created_date = d.created_date
+    )
+
+    INSERT INTO metrics.lead_segment_state (lead_id, status, from_date, to_date, created_date)
+    SELECT d.lead_id, d.status, d.from_date, d.to_date, d.created_date
+    FROM differing AS d
+    CROSS JOIN LATERAL generate_series(1, d.new_copies) AS c (copy_number);
+
+    DROP TABLE pg_temp.synced_leads, pg_temp.synced_segments;
     RETURN jsonb_build_object(
         'leads', cardinality(v_ids), 'rebuilt', false,
         'funnel_rows', v_funnel_rows, 'snapshot_rows', v_snapshot_rows
