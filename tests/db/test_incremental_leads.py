@@ -311,3 +311,44 @@ def test_any_lead_writes_then_the_ordinary_run_equals_a_full_recompute(
     result = run_ordinary(leads)
     assert not result["lead_state"]["rebuilt"]  # the steps path, not a rebuild
     assert differing(leads) == 0
+
+
+def test_facts_that_disagree_with_the_state_fail_the_run_and_the_hint_repairs_them(
+    leads: dict[str, str],
+) -> None:
+    """A stored count the state cannot explain (here: edited by hand) is never papered over: the
+    run fails with nothing written and the watermark kept, and the repair the error names (a
+    rebuilt state and a backfill) brings verify back to 0."""
+    created = noon(TODAY - dt.timedelta(days=10))
+    etl(
+        leads,
+        "INSERT INTO crm.leads (lead_id, lead_source, status, created_at, last_modified_at)"
+        " VALUES ('DX', 'Referral', 'Open', %s, %s)",
+        (created, created),
+    )
+    run_ordinary(leads)
+    assert funnel(leads, "Referral")[-1] == (YESTERDAY, 1, 0, 0)
+    with owner_connection(leads) as owner:
+        owner.execute("UPDATE metrics.daily_lead_funnel SET total_leads_to_date = 0")
+        (watermark,) = owner.execute("SELECT consumed_xmin FROM metrics.capture_state").fetchone()
+    etl(leads, "UPDATE crm.leads SET lead_source = 'Partner' WHERE lead_id = 'DX'")
+    with role_connection(leads, "revops_runner", config.metrics_db_name(leads)) as conn:
+        (result,) = conn.execute("SELECT metrics.run_due('manual')").fetchone()
+    assert result["status"] == "failed"
+    assert "disagree" in result["error"], result
+    with owner_connection(leads) as owner:
+        assert owner.execute("SELECT consumed_xmin FROM metrics.capture_state").fetchone() == (
+            watermark,
+        )
+        # nothing of the failed run was kept: Referral still holds its (edited) rows
+        assert owner.execute(
+            "SELECT count(*) FROM metrics.daily_lead_funnel WHERE lead_source = 'Referral'"
+        ).fetchone() == (10,)
+        owner.execute("SELECT metrics.sync_lead_state(true)")
+        owner.execute("SELECT metrics.backfill_date_range(%s, %s)", (FIRST, YESTERDAY))
+    run_ordinary(leads)
+    assert funnel(leads, "Referral") == []
+    assert differing(leads) == 0
+    etl(leads, "DELETE FROM crm.leads WHERE lead_id = 'DX'")
+    run_ordinary(leads)
+    assert differing(leads) == 0
