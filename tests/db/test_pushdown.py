@@ -98,12 +98,20 @@ def test_a_day_set_is_one_remote_aggregate_per_table(generated: dict[str, str]) 
     ):
         lines = evidence[function]
         aggregates = [
-            i for i, line in enumerate(lines) if line.startswith("Relations: Aggregate on")
+            i
+            for i, line in enumerate(lines)
+            if line.startswith("Relations: Aggregate on") and f"crm_remote.{source} " in line
         ]
         assert len(aggregates) == 1, lines
-        assert f"crm_remote.{source}" in lines[aggregates[0]]
         remote = lines[aggregates[0] + 1]
         assert remote.count("created_at >= ") == 3, remote
+    # the won deals: one query, one close_date range per run of days
+    won = [
+        line
+        for line in evidence["refresh_rep_daily_pipeline_days"]
+        if "FROM crm.opportunities " in line
+    ]
+    assert len(won) == 1 and won[0].count("close_date >= ") == 3, won
 
 
 LEAD_RELATIONS = (

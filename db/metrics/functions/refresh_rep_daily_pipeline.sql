@@ -4,7 +4,7 @@
 --
 -- Grain: one row per metric_date and rep_id with any non-zero measure that day.
 -- Inputs: metrics.created_opportunities (created day in the business time zone, computed and
--- aggregated in the source), crm_remote.opportunities, crm_remote.reps; setting
+-- aggregated in the source), metrics.won_opportunities, crm_remote.reps; setting
 -- business_timezone.
 -- Created: opportunities whose created_at falls on the local day; their amounts summed with
 -- NULL as 0. Won: is_won, or when is_won is NULL, the stage name reduced to its letters and
@@ -66,23 +66,13 @@ BEGIN
 
     won AS (
         SELECT
-            o.close_date AS metric_date,
-            o.owner_id,
-            count(*) AS closed_won_opportunities,
-            sum(o.amount) AS revenue_won
-        FROM crm_remote.opportunities AS o
-        WHERE
-            NOT o.is_deleted
-            AND o.close_date = ANY(p_days)
-            AND (
-                o.is_won
-                OR (
-                    o.is_won IS NULL
-                    AND lower(regexp_replace(o.stage_name, '[^[:alpha:]]', '', 'g')) = 'closedwon'
-                )
-            )
-        GROUP BY 1, 2
+            w.metric_date,
+            w.owner_id,
+            w.opportunity_count AS closed_won_opportunities,
+            w.amount AS revenue_won
+        FROM metrics.won_opportunities(p_days) AS w
     ),
+
     measures AS (
         SELECT
             c.metric_date,
