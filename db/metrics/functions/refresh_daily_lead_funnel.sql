@@ -78,12 +78,7 @@ BEGIN
             o.group_key AS lead_source,
             o.opportunity_count
         FROM metrics.created_opportunities(
-            ARRAY(
-                SELECT d.metric_day::date
-                FROM generate_series(v_from, v_to, interval '1 day') AS d (metric_day)
-            ),
-            v_tz,
-            'lead_source'
+            metrics.checked_days(v_from, v_to), v_tz, 'lead_source'
         ) AS o
     ),
 

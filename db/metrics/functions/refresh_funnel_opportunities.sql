@@ -23,18 +23,10 @@ DECLARE
     v_tz text;
     v_rows bigint;
 BEGIN
-    IF array_position(p_days, NULL) IS NOT NULL THEN
-        RAISE EXCEPTION 'metric dates must not be NULL'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     IF coalesce(cardinality(p_days), 0) = 0 THEN
         RETURN 0;
     END IF;
-    SELECT w.business_timezone
-    INTO v_tz
-    FROM metrics.begin_refresh(
-        (SELECT min(d) FROM unnest(p_days) AS d), (SELECT max(d) FROM unnest(p_days) AS d)
-    ) AS w;
+    v_tz := metrics.begin_refresh_days(p_days);
 
     WITH
     counted AS MATERIALIZED (

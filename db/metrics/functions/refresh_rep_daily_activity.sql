@@ -25,18 +25,10 @@ DECLARE
     v_tz text;
     v_rows bigint;
 BEGIN
-    IF array_position(p_days, NULL) IS NOT NULL THEN
-        RAISE EXCEPTION 'metric dates must not be NULL'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     IF coalesce(cardinality(p_days), 0) = 0 THEN
         RETURN 0;
     END IF;
-    SELECT w.business_timezone
-    INTO v_tz
-    FROM metrics.begin_refresh(
-        (SELECT min(d) FROM unnest(p_days) AS d), (SELECT max(d) FROM unnest(p_days) AS d)
-    ) AS w;
+    v_tz := metrics.begin_refresh_days(p_days);
 
     DELETE FROM metrics.rep_daily_activity
     WHERE metric_date = ANY(p_days);
@@ -104,14 +96,8 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 BEGIN
-    PERFORM metrics.check_date_range(p_metric_date, coalesce(p_to_date, p_metric_date));
     RETURN metrics.refresh_rep_daily_activity_days(
-        ARRAY(
-            SELECT d.metric_day::date
-            FROM generate_series(
-                p_metric_date, coalesce(p_to_date, p_metric_date), interval '1 day'
-            ) AS d (metric_day)
-        )
+        metrics.checked_days(p_metric_date, coalesce(p_to_date, p_metric_date))
     );
 END
 $$;
